@@ -1,0 +1,1 @@
+"""The fast engine: the model's phases as numba functions over flat arrays."""

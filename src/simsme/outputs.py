@@ -1,0 +1,210 @@
+"""Engine outputs (MODEL.md section 6): raw per-SME arrays and the tables made from them.
+
+Both engines fill the same :class:`RunBlock` for a block of replications; everything after that
+(per-SME table, per-replication statistics, channel mix) is computed here once, so the two engines
+cannot differ in how outputs are defined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simsme.scenario.lowering import DAYS_PER_YEAR, ScenarioArrays
+from simsme.scenario.schema import FOCUS_AREAS, SIZE_CLASSES
+
+MODES = ("none", "indirect", "direct")
+BORN_GLOBAL_YEARS = 3.0  # exporting within 3 years of founding (003; MODEL.md section 6)
+
+
+@dataclass
+class RunBlock:
+    """Raw outputs of a block of replications: arrays shaped [replications, SMEs, ...]."""
+
+    replication: np.ndarray  # [B] replication indices
+    export_step: np.ndarray  # [B, N] step of first export, -1 if none
+    founded_day: np.ndarray
+    size_class: np.ndarray
+    region: np.ndarray
+    mode: np.ndarray
+    markets: np.ndarray
+    applications: np.ndarray  # [B, N, 5]
+    approvals: np.ndarray  # [B, N, 5]
+    wait_days: np.ndarray
+    digital_applications: np.ndarray
+    channels_used: np.ndarray
+    channels_adopted: np.ndarray
+    cocreated: np.ndarray
+    aware_step: np.ndarray
+    year_channel_applications: np.ndarray  # [B, Y, C]
+
+    @classmethod
+    def empty(cls, arrays: ScenarioArrays, replications: np.ndarray) -> RunBlock:
+        b, n = len(replications), arrays.n_total
+        return cls(
+            replication=np.asarray(replications, dtype=np.int64),
+            export_step=np.full((b, n), -1, np.int32),
+            founded_day=np.zeros((b, n)),
+            size_class=np.zeros((b, n), np.int8),
+            region=np.zeros((b, n), np.int8),
+            mode=np.zeros((b, n), np.int8),
+            markets=np.zeros((b, n), np.int32),
+            applications=np.zeros((b, n, 5), np.int32),
+            approvals=np.zeros((b, n, 5), np.int32),
+            wait_days=np.zeros((b, n)),
+            digital_applications=np.zeros((b, n), np.int32),
+            channels_used=np.zeros((b, n), np.int64),
+            channels_adopted=np.zeros((b, n), np.int64),
+            cocreated=np.zeros((b, n), np.int32),
+            aware_step=np.full((b, n), -1, np.int32),
+            year_channel_applications=np.zeros((b, arrays.n_years, arrays.n_channels), np.int32),
+        )
+
+
+def _ttfe(block: RunBlock, arrays: ScenarioArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TTFE in weeks from the start of the run (or founding), the exported flag, age at export."""
+    step_days = arrays.step_days
+    start_day = np.maximum(block.founded_day, 0.0)
+    exported = block.export_step >= 0
+    end_day = np.where(exported, (block.export_step + 1) * step_days, arrays.n_steps * step_days)
+    ttfe_weeks = (end_day - start_day) / 7.0
+    age_years = np.where(exported, (end_day - block.founded_day) / DAYS_PER_YEAR, np.nan)
+    return ttfe_weeks, exported, age_years
+
+
+def sme_table(
+    block: RunBlock, arrays: ScenarioArrays, channel_names: list[str], region_names: list[str]
+) -> pd.DataFrame:
+    """One row per SME per replication (MODEL.md section 6, per SME)."""
+    b, n = block.export_step.shape
+    ttfe, exported, age = _ttfe(block, arrays)
+    cols: dict[str, np.ndarray] = {
+        "replication": np.repeat(block.replication, n),
+        "sme": np.tile(np.arange(n, dtype=np.int32), b),
+        "size_class": pd.Categorical.from_codes(block.size_class.ravel(), SIZE_CLASSES),
+        "region": pd.Categorical.from_codes(block.region.ravel(), region_names),
+        "founded_week": (block.founded_day / 7.0).ravel(),
+        "ttfe_weeks": ttfe.ravel(),
+        "exported": exported.ravel(),
+        "censored": ~exported.ravel(),
+        "age_at_first_export_years": age.ravel(),
+        "export_mode": pd.Categorical.from_codes(block.mode.ravel(), MODES),
+        "markets": block.markets.ravel(),
+    }
+    for k, focus in enumerate(FOCUS_AREAS):
+        cols[f"applications_{focus}"] = block.applications[:, :, k].ravel()
+    for k, focus in enumerate(FOCUS_AREAS):
+        cols[f"approvals_{focus}"] = block.approvals[:, :, k].ravel()
+    cols["applications"] = block.applications.sum(axis=2).ravel()
+    cols["approvals"] = block.approvals.sum(axis=2).ravel()
+    cols["digital_applications"] = block.digital_applications.ravel()
+    cols["cocreated_programmes"] = block.cocreated.ravel()
+    cols["weeks_waiting"] = (block.wait_days / 7.0).ravel()
+    cols["aware_week"] = np.where(
+        block.aware_step >= 0, (block.aware_step + 1) * arrays.step_days / 7.0, np.nan
+    ).ravel()
+    cols["channels_used"] = _mask_names(block.channels_used.ravel(), channel_names)
+    cols["channels_adopted"] = _mask_names(block.channels_adopted.ravel(), channel_names)
+    cols["digital_channels_adopted"] = _popcount(
+        block.channels_adopted.ravel() & int(arrays.digital_mask)
+    )
+    return pd.DataFrame(cols)
+
+
+def _popcount(masks: np.ndarray) -> np.ndarray:
+    out = np.zeros(masks.shape, np.int32)
+    m = masks.astype(np.int64).copy()
+    while np.any(m):
+        out += (m & 1).astype(np.int32)
+        m >>= 1
+    return out
+
+
+def _mask_names(masks: np.ndarray, names: list[str]) -> np.ndarray:
+    """Bit masks as '|'-joined channel names (cached per distinct mask)."""
+    uniq, inverse = np.unique(masks, return_inverse=True)
+    labels = np.array(
+        ["|".join(nm for c, nm in enumerate(names) if (int(m) >> c) & 1) for m in uniq],
+        dtype=object,
+    )
+    return labels[inverse]
+
+
+def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) -> pd.DataFrame:
+    """One row per replication (MODEL.md section 6, per replication)."""
+    ttfe, exported, age = _ttfe(block, arrays)
+    n = exported.shape[1]
+    rows: dict[str, np.ndarray] = {"replication": block.replication}
+    rows["n_smes"] = np.full(len(block.replication), n)
+    rows["share_exported"] = exported.mean(axis=1)
+    with np.errstate(invalid="ignore"):
+        masked = np.where(exported, ttfe, np.nan)
+        rows["median_ttfe_weeks"] = _nan_stat(np.nanmedian, masked)
+        rows["mean_ttfe_weeks"] = _nan_stat(np.nanmean, masked)
+    rows["share_exported_within_3y"] = (exported & (age <= BORN_GLOBAL_YEARS)).mean(axis=1)
+    for y in range(1, arrays.n_years + 1):
+        rows[f"share_exported_year_{y}"] = (exported & (ttfe <= y * 52.1775)).mean(axis=1)
+    n_exp = exported.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rows["indirect_share"] = np.where(
+            n_exp > 0, ((block.mode == 1).sum(axis=1)) / n_exp, np.nan
+        )
+    approvals = block.approvals.sum(axis=1)  # [B, 5]
+    total_approvals = approvals.sum(axis=1)
+    applications = block.applications.sum(axis=(1, 2))
+    rows["applications"] = applications
+    rows["approvals"] = total_approvals
+    reached = block.approvals > 0  # [B, N, 5] SME reached by a programme of each focus area
+    reached_total = reached.sum(axis=(1, 2))
+    for k, focus in enumerate(FOCUS_AREAS):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows[f"uptake_{focus}"] = np.where(
+                reached_total > 0, reached[:, :, k].sum(axis=1) / reached_total, np.nan
+            )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        digital = block.digital_applications.sum(axis=1)
+        rows["digital_share_of_applications"] = np.where(
+            applications > 0, digital / applications, np.nan
+        )
+        rows["cocreated_share"] = np.where(
+            total_approvals > 0, block.cocreated.sum(axis=1) / total_approvals, np.nan
+        )
+    rows["mean_weeks_waiting"] = (block.wait_days / 7.0).mean(axis=1)
+    # Calendar-year digital share, e.g. the 2021 survey of 003 section 4.2.
+    yc = block.year_channel_applications  # [B, Y, C]
+    dig = yc[:, :, np.asarray(arrays.ch_digital)].sum(axis=2)
+    tot = yc.sum(axis=2)
+    for y in range(arrays.n_years):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows[f"digital_share_{start_year + y}"] = np.where(
+                tot[:, y] > 0, dig[:, y] / tot[:, y], np.nan
+            )
+    return pd.DataFrame(rows)
+
+
+def _nan_stat(fn, masked: np.ndarray) -> np.ndarray:
+    out = np.full(masked.shape[0], np.nan)
+    has = ~np.all(np.isnan(masked), axis=1)
+    if has.any():
+        out[has] = fn(masked[has], axis=1)
+    return out
+
+
+def channel_mix_table(
+    block: RunBlock, start_year: int, channel_names: list[str], digital: np.ndarray
+) -> pd.DataFrame:
+    """Applications by calendar year and submission channel, per replication (long form)."""
+    b, y, c = block.year_channel_applications.shape
+    return pd.DataFrame(
+        {
+            "replication": np.repeat(block.replication, y * c),
+            "year": np.tile(np.repeat(np.arange(start_year, start_year + y), c), b),
+            "channel": pd.Categorical(
+                np.tile(np.array(channel_names, dtype=object), b * y), categories=channel_names
+            ),
+            "digital": np.tile(np.asarray(digital, dtype=bool), b * y),
+            "applications": block.year_channel_applications.ravel(),
+        }
+    )
