@@ -240,6 +240,7 @@ def lower(scenario: Scenario) -> ScenarioArrays:
     demand = np.ones(n_steps)
     push = np.zeros(n_steps)
     reg: list[tuple[int, int, float, float]] = []
+    plans: list[tuple[int, int, int, float]] = []  # (from step, to step, agency, level)
     tax: list[tuple[int, float]] = []
     for ev in scenario.events:
         s0 = date_to_step(ev.start, t.start_date, step_days)
@@ -259,10 +260,13 @@ def lower(scenario: Scenario) -> ScenarioArrays:
             tax.append((s0, ev.financial_loss))
         elif ev.type == "agency_digitalisation":
             targets = [agency_index[n] for n in ev.agencies] or list(range(n_ag))
-            for a in targets:
-                changes.append((s0, a, ev.level))
+            plans.extend((lo, hi, a, ev.level) for a in targets)
+    # An agency's own schedule first; digitalisation events then override it over their dates
+    # (to the horizon when they have no end), later events over earlier ones.
     for step, a, value in sorted(changes, key=lambda c: c[0]):
         level[_clip_step(step, n_steps) :, a] = value
+    for lo, hi, a, value in sorted(plans, key=lambda c: c[0]):
+        level[lo:hi, a] = value
 
     f2f = index.get("face_to_face", -1)
     return ScenarioArrays(

@@ -763,7 +763,12 @@ class FreeTradeAgreement(EventBase):
 
 
 class AgencyDigitalisation(EventBase):
-    """An agency digitalisation plan (Public Sector Digitalisation Strategic Plan 2021-2025)."""
+    """An agency digitalisation plan (Public Sector Digitalisation Strategic Plan 2021-2025).
+
+    The agencies' DIP level is ``level`` from ``start`` to ``end`` (to the horizon when no end),
+    overriding their own digitalisation schedules over those dates; after ``end`` their own
+    schedule applies again.
+    """
 
     type: Literal["agency_digitalisation"]
     agencies: list[str] = Field(default_factory=list, description="Empty = every agency.")

@@ -1,0 +1,127 @@
+"""``simsme run``, ``simsme validate`` and ``simsme schema``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simsme.cli.app import app
+from simsme.cli.common import console, progress_bar, summary_table
+from simsme.errors import SimsmeError
+from simsme.scenario import load_scenario
+from simsme.scenario.loading import apply_overrides
+
+HEADLINE_SHOWN = (
+    "median_ttfe_weeks",
+    "share_exported",
+    "share_exported_within_3y",
+    "indirect_share",
+    "digital_share_of_applications",
+    "mean_weeks_waiting",
+)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    replications: Annotated[
+        int | None, typer.Option("--replications", "-n", help="Replications (default: file's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: file's).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Results folder (default results/<name>-<hash>/)."),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="kernel (fast, default) or mesa (reference, agent by agent).")
+    ] = "kernel",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: --set population.n_smes=500 (repeatable)."),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads or processes (default: all cores).", min=1)
+    ] = None,
+    smes: Annotated[
+        bool, typer.Option("--smes/--no-smes", help="Write the per-SME table smes.parquet.")
+    ] = True,
+    force_new: Annotated[
+        bool, typer.Option("--force-new", help="Discard unfinished or different results in --out.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
+    ] = False,
+) -> None:
+    """Run a scenario and write its results folder (smes, replications, summary, manifest)."""
+    from simsme.experiments.run import run_scenario
+
+    overrides: list[str | tuple[str, object]] = list(set_ or [])
+    resolved = load_scenario(scenario, overrides)
+    cli_values = []
+    if replications is not None:
+        cli_values.append(("replications", replications))
+    if seed is not None:
+        cli_values.append(("seed", seed))
+    resolved = apply_overrides(resolved, cli_values, source="command line")
+    start = time.perf_counter()
+    with progress_bar(resolved.replications, f"{resolved.name} ({engine})", not quiet) as advance:
+        result = run_scenario(
+            resolved,
+            out=out,
+            engine=engine,
+            threads=threads,
+            with_smes=smes,
+            force_new=force_new,
+            progress=advance,
+            source=str(scenario),
+        )
+    if quiet:
+        return
+    shown = {k: v for k, v in result.summary.items() if k in HEADLINE_SHOWN}
+    m = result.manifest
+    title = (
+        f"{m['scenario_name']}: {m['replications']} replications x {m['n_smes']:,} SMEs x "
+        f"{m['n_steps']} steps, engine {m['engine']}, seed {m['seed']}"
+    )
+    console.print(summary_table(shown, title))
+    console.print(f"results: {result.folder}  ({time.perf_counter() - start:.1f} s)")
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files to check.")],
+) -> None:
+    """Check scenario files; print every problem (field, value, expected) and exit 2 if any."""
+    problems = []
+    for file in files:
+        try:
+            scenario = load_scenario(file)
+        except SimsmeError as err:
+            problems.append(str(err))
+            continue
+        console.print(
+            f"{file}: ok ({scenario.name}: {scenario.population.n_smes:,} SMEs, "
+            f"{len(scenario.agencies)} agencies, {len(scenario.events)} events, "
+            f"{scenario.time.horizon_years:g} years)"
+        )
+    if problems:
+        raise SimsmeError("\n".join(problems))
+
+
+@app.command()
+def schema(
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema of scenario files (for editor completion and checking)."""
+    from simsme.scenario.schema import Scenario
+
+    text = json.dumps(Scenario.model_json_schema(), indent=2)
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text + "\n")
+        console.print(f"wrote {out}")

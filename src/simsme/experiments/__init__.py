@@ -1,0 +1,1 @@
+"""Experiments: single runs and parameter sweeps."""

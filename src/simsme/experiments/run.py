@@ -1,0 +1,238 @@
+"""Running one scenario: replications on an engine, streamed into a results folder.
+
+``run_scenario`` is what ``simsme run`` calls. The results folder holds
+
+* ``smes.parquet``: one row per SME per replication (MODEL.md section 6, per SME);
+* ``replications.parquet``: one row per replication (MODEL.md section 6, per replication);
+* ``channel_mix.parquet``: applications by calendar year and channel, per replication;
+* ``summary.json``: headline figures with 95% confidence intervals across replications;
+* ``manifest.json``: resolved scenario, seed, engine, versions, times and the scenario hash.
+
+Work is committed in chunks of replications (:class:`simsme.results.store.ChunkStore`), so an
+interrupted run started again with the same command finishes the remaining replications only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from simsme import __version__
+from simsme.errors import SimsmeError
+from simsme.outputs import RunBlock, channel_mix_table, replication_table, sme_table
+from simsme.results.store import ChunkStore, read_json, write_json_atomic
+from simsme.results.summary import summarise
+from simsme.scenario.loading import scenario_hash
+from simsme.scenario.lowering import ScenarioArrays, lower
+from simsme.scenario.schema import Scenario
+
+Engine = Literal["kernel", "mesa"]
+ENGINES: tuple[str, ...] = ("kernel", "mesa")
+DEPENDENCIES = ("mesa", "numpy", "pandas", "numba", "pydantic", "pyarrow", "scipy", "matplotlib")
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    folder: Path
+    summary: dict[str, dict[str, Any]]
+    manifest: dict[str, Any]
+    replications: pd.DataFrame
+
+
+def run_key(scenario: Scenario, engine: str) -> str:
+    """Identity of a run's inputs: the resolved scenario (seed and replications included) and
+    the engine. The default results folder is named after it."""
+    return scenario_hash(scenario) + f":{engine}"
+
+
+def default_folder(scenario: Scenario, engine: str, root: str | Path = "results") -> Path:
+    short = scenario_hash(scenario)[:8]
+    suffix = "" if engine == "kernel" else f"-{engine}"
+    return Path(root) / f"{scenario.name}-{short}{suffix}"
+
+
+def versions() -> dict[str, str]:
+    found = {"simsme": __version__, "python": platform.python_version()}
+    for name in DEPENDENCIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover - optional
+            pass
+    return found
+
+
+def chunk_size_for(replications: int, threads: int) -> int:
+    """Replications per committed chunk: large enough to keep every thread busy, small enough
+    that an interruption loses little work (about 1% of the run, at least 8 per thread)."""
+    return max(1, min(replications, max(8 * threads, math.ceil(replications / 100))))
+
+
+def engine_blocks(
+    engine: str,
+    scenario: Scenario,
+    arrays: ScenarioArrays,
+    replications: np.ndarray,
+    threads: int | None,
+    progress: Callable[[int], None] | None,
+):
+    """Blocks of raw outputs for the given replication indices from the chosen engine."""
+    if engine == "kernel":
+        from simsme.kernel.engine import run_blocks
+
+        return run_blocks(
+            arrays,
+            replications,
+            scenario.seed,
+            threads=threads,
+            block_size=len(replications),
+            progress=progress,
+        )
+    if engine == "mesa":
+        from simsme.model import run_blocks as mesa_blocks
+
+        return mesa_blocks(
+            scenario, replications, scenario.seed, workers=threads, progress=progress
+        )
+    raise SimsmeError(
+        f"--engine: '{engine}' is not an engine; expected one of {', '.join(ENGINES)}"
+    )
+
+
+def block_tables(
+    block: RunBlock, scenario: Scenario, arrays: ScenarioArrays, with_smes: bool = True
+) -> dict[str, pd.DataFrame]:
+    """The output tables of one block of replications."""
+    names = list(scenario.channels)
+    regions = [region.name for region in scenario.population.regions]
+    start_year = scenario.time.start_date.year
+    tables = {
+        "replications": replication_table(block, arrays, start_year),
+        "channel_mix": channel_mix_table(block, start_year, names, np.asarray(arrays.ch_digital)),
+    }
+    if with_smes:
+        tables["smes"] = sme_table(block, arrays, names, regions)
+    return tables
+
+
+def run_scenario(
+    scenario: Scenario,
+    out: str | Path | None = None,
+    engine: str = "kernel",
+    threads: int | None = None,
+    with_smes: bool = True,
+    force_new: bool = False,
+    progress: Callable[[int], None] | None = None,
+    source: str | None = None,
+) -> RunResult:
+    """Run ``scenario.replications`` replications with ``scenario.seed`` into a results folder.
+
+    Parameters
+    ----------
+    scenario: the resolved scenario (overrides already applied).
+    out: results folder (default ``results/<name>-<hash8>[-<engine>]``).
+    engine: ``"kernel"`` (fast, default) or ``"mesa"`` (reference, agent by agent).
+    threads: worker threads (kernel) or processes (Mesa); default all cores.
+    with_smes: also write the per-SME table (large for many replications).
+    force_new: discard an unfinished run in ``out`` made from different inputs.
+    progress: called with the number of replications just finished.
+    source: where the scenario came from (recorded in the manifest).
+    """
+    if engine not in ENGINES:
+        raise SimsmeError(
+            f"--engine: '{engine}' is not an engine; expected one of {', '.join(ENGINES)}"
+        )
+    folder = Path(out) if out is not None else default_folder(scenario, engine)
+    arrays = lower(scenario)
+    if engine == "kernel":
+        from simsme.kernel.engine import check_memory, default_threads
+
+        threads = threads or default_threads()
+        check_memory(arrays, chunk_size_for(scenario.replications, threads), threads)
+    threads = threads or 1
+    key = run_key(scenario, engine)
+    finished = _finished_run(folder, key, force_new)
+    if finished is not None:
+        return finished
+    started = dt.datetime.now(dt.UTC)
+    store = ChunkStore(folder, key, force_new=force_new)
+    n = scenario.replications
+    size = chunk_size_for(n, threads)
+    width = len(str(n))
+    already = 0
+    for start in range(0, n, size):
+        chunk_id = f"{start:0{width}d}"
+        reps = np.arange(start, min(n, start + size))
+        if store.is_done(chunk_id):
+            already += len(reps)
+            if progress is not None:
+                progress(len(reps))
+            continue
+        for block in engine_blocks(engine, scenario, arrays, reps, threads, progress):
+            store.commit(chunk_id, block_tables(block, scenario, arrays, with_smes))
+    tables = ["replications", "channel_mix"] + (["smes"] if with_smes else [])
+    for name in tables:
+        store.assemble(name)
+    replications = pd.read_parquet(folder / "replications.parquet")
+    summary = summarise(replications)
+    write_json_atomic(summary, folder / "summary.json")
+    manifest = {
+        "status": "complete",
+        "scenario_name": scenario.name,
+        "source": source,
+        "engine": engine,
+        "seed": scenario.seed,
+        "replications": n,
+        "n_smes": int(arrays.n_total),
+        "n_steps": int(arrays.n_steps),
+        "scenario_hash": scenario_hash(scenario),
+        "run_key": key,
+        "tables": [f"{name}.parquet" for name in tables],
+        "resumed_replications": already,
+        "threads": threads,
+        "started": started.isoformat(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),
+        "command": " ".join(sys.argv) if sys.argv else None,
+        "versions": versions(),
+        "platform": platform.platform(),
+        "scenario": scenario.model_dump(mode="json"),
+    }
+    write_json_atomic(manifest, folder / "manifest.json")
+    store.discard()
+    return RunResult(folder=folder, summary=summary, manifest=manifest, replications=replications)
+
+
+def _finished_run(folder: Path, key: str, force_new: bool) -> RunResult | None:
+    """A complete earlier run of the same inputs in ``folder`` (nothing to do), or ``None``.
+
+    A folder holding complete results of *different* inputs is refused unless ``force_new``; its
+    manifest is removed before any table is replaced, so the folder never looks complete while
+    it holds a mix of two runs.
+    """
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        return None
+    manifest = read_json(manifest_path)
+    if manifest.get("run_key") == key and manifest.get("status") == "complete" and not force_new:
+        replications = pd.read_parquet(folder / "replications.parquet")
+        summary = read_json(folder / "summary.json")
+        return RunResult(folder, summary, manifest, replications)
+    if manifest.get("run_key") != key and not force_new:
+        raise SimsmeError(
+            f"{folder}: already holds the results of a different run "
+            f"({manifest.get('scenario_name', '?')}, hash {str(manifest.get('scenario_hash'))[:8]}); "
+            "choose another --out or pass --force-new to replace them"
+        )
+    manifest_path.unlink()
+    return None

@@ -1,0 +1,107 @@
+"""Guard against stale numba caches.
+
+``@njit(cache=True)`` keys a cached function on the source of its own file only. The kernel's
+functions inline the rules of :mod:`simsme.rules`, the stage constants of
+:mod:`simsme.scenario.lowering` and each other across files, so after an edit to one of those
+files numba would happily load machine code built from the old source. On import of
+:mod:`simsme.kernel` this module hashes all the kernel's source files; where a numba cache
+directory holds compiled code from other sources (its stamp differs), it deletes that code and
+writes the new stamp, so the next call compiles afresh.
+
+Every failure (read-only install, a file removed by a concurrent process) is ignored: the guard
+can only ever delete cache files, never break an import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+STAMP_NAME = "simsme-kernel-sources.stamp"
+
+_PACKAGE = Path(__file__).resolve().parent.parent  # .../simsme
+
+
+def kernel_sources() -> list[Path]:
+    """The source files whose compiled code ends up in the kernel's cached functions."""
+    files = sorted((_PACKAGE / "kernel").glob("*.py"))
+    files += [_PACKAGE / "rules.py", _PACKAGE / "scenario" / "lowering.py"]
+    return files
+
+
+def sources_digest(files: list[Path] | None = None) -> str:
+    """SHA-256 over the names and contents of the kernel's source files (and numba's version)."""
+    import numba
+
+    h = hashlib.sha256(numba.__version__.encode())
+    for path in files if files is not None else kernel_sources():
+        h.update(path.name.encode())
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+    return h.hexdigest()
+
+
+def cache_dirs(source: Path) -> list[Path]:
+    """Directories where numba may cache functions defined in ``source``.
+
+    The same places numba's own locators use (``numba.core.caching``): ``NUMBA_CACHE_DIR``, the
+    ``__pycache__`` folder next to the file, and the user-wide cache folder.
+    """
+    from numba.core import caching, config
+
+    dirs = []
+    subpath = caching._CacheLocator.get_suitable_cache_subpath(str(source))
+    if config.CACHE_DIR:
+        dirs.append(Path(config.CACHE_DIR) / subpath)
+    dirs.append(source.parent / "__pycache__")
+    try:
+        from numba.misc.appdirs import AppDirs
+
+        dirs.append(Path(AppDirs(appname="numba", appauthor=False).user_cache_dir) / subpath)
+    except Exception:  # pragma: no cover - numba internals moved
+        pass
+    return dirs
+
+
+def clear_stale_caches() -> list[Path]:
+    """Delete the kernel's cached machine code wherever it was built from other sources.
+
+    Returns the cache files deleted (empty when every cache is current or none exists).
+    """
+    deleted: list[Path] = []
+    try:
+        files = kernel_sources()
+        digest = sources_digest(files)
+        by_dir: dict[Path, set[str]] = {}
+        for source in files:
+            for d in cache_dirs(source):
+                by_dir.setdefault(d, set()).add(source.stem)
+    except Exception:  # pragma: no cover - never break an import
+        return deleted
+    for directory, modules in by_dir.items():
+        try:
+            if not directory.is_dir():
+                continue
+            stamp = directory / STAMP_NAME
+            try:
+                current = stamp.read_text().strip()
+            except OSError:
+                current = ""
+            if current == digest:
+                continue
+            for path in directory.iterdir():
+                if path.suffix in (".nbi", ".nbc") and path.name.split(".", 1)[0] in modules:
+                    try:
+                        path.unlink()
+                        deleted.append(path)
+                    except OSError:
+                        pass
+            tmp = directory / f"{STAMP_NAME}.{os.getpid()}.tmp"
+            tmp.write_text(digest + "\n")
+            os.replace(tmp, stamp)
+        except OSError:
+            continue
+    return deleted

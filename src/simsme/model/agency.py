@@ -1,0 +1,267 @@
+"""Government service providers (agencies) as Mesa agents (MODEL.md section 2).
+
+An agency has a focus area (003_9e0cb3511f01b6dc.txt, Table 1), a capacity to assess
+applications, a selection rate (Gate to Global: 20 of 100 applicants, 003 section 4.1.1), the
+channels it accepts for each purpose (003 Table 4), a digitalisation level that changes at dates
+(003 section 4.2), a bureaucracy (stages, committee cadence, physical documents: 003 section 4.1)
+and a DART quality (dialogue, access, risk assessment, transparency: 000_8e43523aad10feae.txt).
+Its parameters are read from the lowered scenario (:class:`~simsme.scenario.lowering.ScenarioArrays`)
+row ``index``; the rules it applies are those of :mod:`simsme.rules`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import mesa
+
+from simsme.model import shared_rules as rules
+from simsme.model.application import (
+    STAGE_ASSESSMENT,
+    STAGE_COMMITTEE,
+    STAGE_DELIVERY,
+    STAGE_DOCUMENTS,
+    STAGE_NONE,
+    STAGE_NOTIFICATION,
+    STAGE_SITE_VISIT,
+    STAGE_SUBMISSION,
+    Application,
+)
+from simsme.scenario.lowering import P_DISSEMINATION, P_DOCUMENTS, P_FOLLOW_UP, P_NOTIFICATION
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simsme.model.model import SimsmeModel
+    from simsme.model.sme import SME
+
+INF = math.inf
+
+
+class ServiceProvider(mesa.Agent):
+    """An agency offering support programmes of one focus area.
+
+    Attributes
+    ----------
+    index: the agency's position in the scenario's ``agencies`` list.
+    focus: its focus area (index into ``simsme.scenario.FOCUS_AREAS``).
+    fit: how well its standard offer fits SMEs' needs; it rises as the agency learns from
+        co-created programmes (003 sections 4.2 and 5).
+    free_day: the day its assessors are next free (capacity queue).
+    """
+
+    model: SimsmeModel
+
+    def __init__(self, model: SimsmeModel, index: int) -> None:
+        super().__init__(model)
+        p = model.p
+        a = index
+        self.index = a
+        self.focus = int(p.ag_focus[a])
+        self.capacity_per_day = float(p.ag_capacity_per_day[a])
+        self.selection_rate = float(p.ag_selection[a])
+        self.fit = float(p.ag_fit[a])
+        self.accepts = [int(mask) for mask in p.ag_accept[a]]  # channel mask per purpose
+        # bureaucracy (003 section 4.1)
+        self.stage_factor = float(p.ag_stage_factor[a])
+        self.desk_review_days = float(p.ag_desk_days[a])
+        self.site_visit_prob = float(p.ag_site_visit[a])
+        self.committee_interval_days = float(p.ag_committee_days[a])
+        self.requires_physical_documents = bool(p.ag_physical[a])
+        self.missing_document_prob = float(p.ag_missing[a])
+        # DART (000)
+        self.dialogue = float(p.ag_dialogue[a])
+        self.access = float(p.ag_access[a])
+        self.risk_assessment = float(p.ag_risk[a])
+        self.transparency = float(p.ag_transparency[a])
+        self.free_day = 0.0
+
+    # -----------------------------------------------------------------------------------------
+    # Dissemination
+    # -----------------------------------------------------------------------------------------
+    def digital_level(self, t: int) -> float:
+        """Share of its exchanges the agency handles over DIP in step ``t`` (003 section 4.2)."""
+        return float(self.model.p.tl_agency_level[t, self.index])
+
+    def push_hazard(self, c: int, t: int) -> float:
+        """Awareness hazard per year its programme information creates for an SME on channel
+        ``c``: the channel's reach x the agency's DART access, digital channels only as far as
+        the agency is digitalised (MODEL.md section 3, phase 2)."""
+        p = self.model.p
+        if not (self.accepts[P_DISSEMINATION] >> c) & 1:
+            return 0.0
+        share = self.digital_level(t) if p.ch_digital[c] else 1.0
+        return p.ch_dissemination_reach[c] * self.access * share
+
+    # -----------------------------------------------------------------------------------------
+    # Exchanges over channels (003 Table 4)
+    # -----------------------------------------------------------------------------------------
+    def accepted_channels(self, application: Application, purpose: int) -> int:
+        """Channels (bit mask) the agency accepts for ``purpose`` in ``application``.
+
+        Conventional channels only when it handles the application conventionally; documents
+        only over channels that carry them, and only on paper or in person when the committee
+        needs a physical proposal (003 section 4.1).
+        """
+        p = self.model.p
+        accepted = self.accepts[purpose]
+        if not application.offer_digital:
+            accepted &= int(p.conventional_mask)
+        if purpose == P_DOCUMENTS:
+            accepted &= int(p.documents_mask)
+            if self.requires_physical_documents:
+                accepted &= int(p.conventional_mask)  # physical proposal for the committee (003)
+        return accepted
+
+    def exchange(self, application: Application, purpose: int, day: float) -> float:
+        """Days from ``day`` until one exchange for ``purpose`` is complete (waiting included).
+
+        The channel is the preferred one both sides support (:func:`simsme.rules.choose_channel`);
+        when no shared channel works in a step (blocked by an event, or down) the exchange waits
+        for the next step. Returns ``inf`` when no channel becomes available before the horizon.
+        """
+        model = self.model
+        p = model.p
+        sme = application.sme
+        accepted = self.accepted_channels(application, purpose)
+        step = int(day // p.step_days)
+        while step < p.n_steps:
+            c = rules.choose_channel(
+                model.rng,
+                sme.channels,
+                accepted,
+                model.blocked[step],
+                p.ch_order,
+                p.ch_needs_connectivity,
+                sme.downtime,
+            )
+            if c >= 0:
+                start = max(day, step * p.step_days)
+                sme.use_channel(c)
+                model.public_qa[c] += model.visibility[c]
+                return (
+                    start
+                    - day
+                    + rules.exchange_days(
+                        model.rng,
+                        p.ch_log_median[c],
+                        p.ch_sigma[c],
+                        p.ch_bureaucracy[c],
+                        self.stage_factor,
+                        p.tl_slow[step, c],
+                    )
+                )
+            step += 1
+        return INF
+
+    def site_visit_days(self, application: Application, day: float) -> float:
+        """A site visit is face to face; under a movement-control order it waits until allowed."""
+        model = self.model
+        p = model.p
+        f2f = p.face_to_face
+        step = int(day // p.step_days)
+        while step < p.n_steps:
+            if not (model.blocked[step] >> f2f) & 1:
+                start = max(day, step * p.step_days)
+                application.sme.use_channel(f2f)
+                return (
+                    start
+                    - day
+                    + rules.exchange_days(
+                        model.rng,
+                        p.ch_log_median[f2f],
+                        p.ch_sigma[f2f],
+                        p.ch_bureaucracy[f2f],
+                        self.stage_factor,
+                        p.tl_slow[step, f2f],
+                    )
+                )
+            step += 1
+        return INF
+
+    # -----------------------------------------------------------------------------------------
+    # Processing (MODEL.md section 3, phase 5; 003 section 4.1)
+    # -----------------------------------------------------------------------------------------
+    def advance(self, application: Application) -> None:
+        """Move ``application`` out of its current stage, which ends at ``due_day``
+        (the kernel's ``advance_application``).
+
+        submission -> documents (rounds while something is missing) -> assessment (after waiting
+        for the agency's capacity) -> site visit (some) -> committee (next sitting; decision) ->
+        notification -> delivery, or closed when rejected (003 section 4.1). Transparency and
+        access shorten document rounds; risk assessment sharpens who is approved (000, DART).
+        """
+        model = self.model
+        p = model.p
+        sme = application.sme
+        stage = application.stage
+        due = application.due_day
+        if stage == STAGE_SUBMISSION:
+            application.stage = STAGE_DOCUMENTS
+            application.due_day = due + self.exchange(application, P_DOCUMENTS, due)
+        elif stage == STAGE_DOCUMENTS:
+            missing = rules.missing_document_probability(
+                self.missing_document_prob, self.transparency, self.access
+            )
+            if model.rng.random() < missing:
+                application.due_day = due + self.exchange(application, P_DOCUMENTS, due)
+            else:
+                start = max(due, self.free_day)  # wait for the agency's capacity
+                self.free_day = start + 1.0 / self.capacity_per_day
+                application.stage = STAGE_ASSESSMENT
+                application.site_visit = (
+                    p.face_to_face >= 0 and model.rng.random() < self.site_visit_prob
+                )
+                application.due_day = start + self.desk_review_days * self.stage_factor
+        elif stage == STAGE_ASSESSMENT and application.site_visit:
+            application.stage = STAGE_SITE_VISIT
+            application.due_day = due + self.site_visit_days(application, due)
+        elif stage == STAGE_ASSESSMENT or stage == STAGE_SITE_VISIT:
+            application.stage = STAGE_COMMITTEE
+            application.due_day = rules.next_committee_day(due, self.committee_interval_days)
+            merit = sme.propensity
+            application.approved = model.rng.random() < rules.approval_probability(
+                self.selection_rate, self.risk_assessment, merit
+            )
+        elif stage == STAGE_COMMITTEE:
+            application.stage = STAGE_NOTIFICATION
+            application.due_day = due + self.exchange(application, P_NOTIFICATION, due)
+        elif stage == STAGE_NOTIFICATION:
+            sme.wait_days += due - application.submitted_day
+            if application.approved:
+                application.stage = STAGE_DELIVERY
+                application.due_day = due + p.prog_duration_days[application.focus]
+            else:
+                application.stage = STAGE_NONE
+                sme.close_application(due)
+
+    # -----------------------------------------------------------------------------------------
+    # Delivery and co-creation (MODEL.md section 3, phase 6; 003 Table 5, sections 4.2 and 5)
+    # -----------------------------------------------------------------------------------------
+    def best_richness(self, sme: SME) -> float:
+        """Richness of the richest follow-up channel the SME and the agency share."""
+        shared = sme.channels & self.accepts[P_FOLLOW_UP]
+        best = 0.0
+        for c in self.model.channel_indices(shared):
+            best = max(best, self.model.richness[c])
+        return best
+
+    def deliver_programme(self, application: Application) -> None:
+        """The programme ends: the SME's resources rise, co-creation may happen, the agency learns.
+
+        Over DIP with good dialogue and access the programme is co-created (003 sections 4.2 and
+        5): its effect is larger, it adds to the SME's external sourcing network, and the agency's
+        offer fits SMEs better afterwards.
+        """
+        model = self.model
+        sme = application.sme
+        follow_up = rules.cocreation_probability(
+            application.digital, self.dialogue, self.access, self.best_richness(sme)
+        )
+        cocreated = model.rng.random() < follow_up
+        sme.complete_programme(application, self.fit, cocreated)
+        if cocreated:
+            self.learn()
+
+    def learn(self) -> None:
+        """A co-created programme shows the agency what SMEs need (003 section 5)."""
+        self.fit += self.model.p.learning_rate * (1.0 - self.fit)

@@ -1,0 +1,72 @@
+"""An SME's application for a support programme, as it moves through an agency's stages.
+
+The stages are those of MODEL.md section 3, phase 5, drawn from the application processes of
+003_9e0cb3511f01b6dc.txt, section 4.1 (submission, document checks with rounds for missing
+documents, assessment with site visits, committee decision, notification, delivery). The stage
+codes are the ones the kernel uses (:mod:`simsme.scenario.lowering`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from simsme.scenario.lowering import (
+    STAGE_ASSESSMENT,
+    STAGE_COMMITTEE,
+    STAGE_DELIVERY,
+    STAGE_DOCUMENTS,
+    STAGE_NAMES,
+    STAGE_NONE,
+    STAGE_NOTIFICATION,
+    STAGE_SITE_VISIT,
+    STAGE_SUBMISSION,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simsme.model.sme import SME
+
+    from simsme.model.agency import ServiceProvider
+
+__all__ = [
+    "STAGE_ASSESSMENT",
+    "STAGE_COMMITTEE",
+    "STAGE_DELIVERY",
+    "STAGE_DOCUMENTS",
+    "STAGE_NONE",
+    "STAGE_NOTIFICATION",
+    "STAGE_SITE_VISIT",
+    "STAGE_SUBMISSION",
+    "Application",
+]
+
+
+@dataclass(slots=True, eq=False)
+class Application:
+    """One open application of ``sme`` to ``agency`` for a programme of ``focus``.
+
+    Days are counted from the start of the run. ``due_day`` is when the current stage ends; the
+    application leaves that stage in the step in which ``due_day`` falls
+    (:meth:`ServiceProvider.advance`).
+    """
+
+    sme: SME
+    agency: ServiceProvider
+    focus: int  # index into simsme.scenario.FOCUS_AREAS
+    offer_digital: bool  # the agency handles this application over DIP (003 section 4.2)
+    stage: int = STAGE_SUBMISSION
+    submitted_day: float = 0.0
+    due_day: float = 0.0
+    digital: bool = False  # submitted over a digital channel (co-creation needs DIP)
+    site_visit: bool = False  # the assessment needs a site visit
+    approved: bool = False  # the committee's decision
+
+    @property
+    def stage_name(self) -> str:
+        """Name of the current stage ('submission', 'documents', ...)."""
+        return STAGE_NAMES[self.stage]
+
+    @property
+    def in_process(self) -> bool:
+        """Still with the agency (submitted, not yet notified): the SME is waiting on it."""
+        return self.stage not in (STAGE_NONE, STAGE_DELIVERY)
