@@ -194,9 +194,12 @@ def opportunity_rate(base, marketplace, programme, referral_rate, exporting_neig
     A base rate; e-marketplace and social-media listing for SMEs on those channels (000, e-Trade);
     market-access programmes while they last (trade fairs, 003 Table 5); one referral rate per
     exporting network neighbour (000, Company B's decision was network-driven); all scaled by
-    export demand (movement-control orders lower it, free-trade agreements raise it).
+    export demand: free-trade agreements raise it (demand > 1); a movement-control order lowers it
+    (demand < 1) for every source except e-marketplaces, because online trade went on while fairs,
+    visits and buyers' trips stopped (000, e-Trade; 003 section 4.2 on DIP during the pandemic).
     """
-    return demand * (base + marketplace + programme + referral_rate * exporting_neighbours)
+    offline = base + programme + referral_rate * exporting_neighbours
+    return demand * offline + max(demand, 1.0) * marketplace
 
 
 @njit(cache=True)

@@ -1,0 +1,151 @@
+"""`simsme run`: the results folder, reproducibility, atomic writes and resuming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simsme.cli import main
+from simsme.experiments.run import chunk_size_for, run_scenario
+from simsme.scenario.schema import FOCUS_AREAS
+
+from helpers import small_scenario
+
+SME_COLUMNS = {
+    "replication",
+    "sme",
+    "size_class",
+    "ttfe_weeks",
+    "exported",
+    "censored",
+    "age_at_first_export_years",
+    "export_mode",
+    "markets",
+    "applications",
+    "approvals",
+    "weeks_waiting",
+    "channels_used",
+    *(f"applications_{f}" for f in FOCUS_AREAS),
+    *(f"approvals_{f}" for f in FOCUS_AREAS),
+}
+
+
+def tiny(**overrides):
+    base = {"population.n_smes": 120, "time.horizon_years": 6, "replications": 6}
+    base.update(overrides)
+    return small_scenario(base)
+
+
+def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    return {
+        name: pd.read_parquet(folder / f"{name}.parquet")
+        for name in ("smes", "replications", "channel_mix")
+    }
+
+
+def test_cli_run_writes_the_results_folder(tmp_path, capsys):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: tiny\npopulation: {n_smes: 120}\ntime: {horizon_years: 6}\n")
+    out = tmp_path / "out"
+    code = main(["run", str(scenario), "-n", "5", "--seed", "7", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "median_ttfe_weeks" in printed and str(out) in printed
+    assert sorted(p.name for p in out.iterdir()) == [
+        "channel_mix.parquet",
+        "manifest.json",
+        "replications.parquet",
+        "smes.parquet",
+        "summary.json",
+    ]
+    smes = pd.read_parquet(out / "smes.parquet")
+    assert SME_COLUMNS <= set(smes.columns)
+    assert len(smes) == 5 * 120
+    assert (smes["censored"] == ~smes["exported"]).all()
+    # censored SMEs are followed to the horizon: 6 years of weekly steps
+    horizon_weeks = round(6 * 365.25 / 7)
+    censored = smes[smes["censored"]]
+    assert np.allclose(
+        censored["ttfe_weeks"] + censored["founded_week"].clip(lower=0), horizon_weeks
+    )
+    assert (smes.loc[smes["exported"], "ttfe_weeks"] <= horizon_weeks).all()
+    summary = json.loads((out / "summary.json").read_text())
+    for key in (
+        "median_ttfe_weeks",
+        "share_exported",
+        "share_exported_within_3y",
+        "digital_share_of_applications",
+    ):
+        stat = summary[key]
+        assert stat["ci_low"] <= stat["mean"] <= stat["ci_high"]
+    reps = pd.read_parquet(out / "replications.parquet")
+    assert np.isclose(summary["share_exported"]["mean"], reps["share_exported"].mean())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["seed"] == 7 and manifest["replications"] == 5
+    assert manifest["engine"] == "kernel"
+    assert manifest["scenario"]["population"]["n_smes"] == 120
+    assert {"numpy", "numba", "mesa", "simsme"} <= set(manifest["versions"])
+    assert not (out / ".chunks").exists()
+
+
+def test_same_seed_same_tables_different_seed_different(tmp_path):
+    a = run_scenario(tiny(), out=tmp_path / "a")
+    b = run_scenario(tiny(), out=tmp_path / "b", threads=1)
+    c = run_scenario(tiny(seed=99), out=tmp_path / "c")
+    ta, tb, tc = read_tables(a.folder), read_tables(b.folder), read_tables(c.folder)
+    for name in ta:
+        pd.testing.assert_frame_equal(ta[name], tb[name])
+    assert not ta["smes"]["ttfe_weeks"].equals(tc["smes"]["ttfe_weeks"])
+
+
+def test_replications_do_not_depend_on_how_many_are_run(tmp_path):
+    """Replication r has its own stream: the first 3 of 6 equal a run of 3."""
+    six = read_tables(run_scenario(tiny(), out=tmp_path / "six").folder)["replications"]
+    three = read_tables(run_scenario(tiny(replications=3), out=tmp_path / "three").folder)
+    pd.testing.assert_frame_equal(six.iloc[:3], three["replications"])
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_without_loss_or_duplication(tmp_path):
+    scenario = tiny(replications=40)
+    assert chunk_size_for(40, 2) < 40  # more than one chunk, so there is something to resume
+    reference = read_tables(run_scenario(scenario, out=tmp_path / "ref", threads=2).folder)
+    out = tmp_path / "resumed"
+    done = []
+
+    def stop_after_first_chunk(n: int) -> None:
+        done.append(n)
+        if sum(done) > chunk_size_for(40, 2):
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_scenario(scenario, out=out, threads=2, progress=stop_after_first_chunk)
+    assert not (out / "manifest.json").exists()  # the folder does not look complete
+    assert not (out / "smes.parquet").exists()
+    resumed = run_scenario(scenario, out=out, threads=2)
+    assert 0 < resumed.manifest["resumed_replications"] < 40
+    tables = read_tables(out)
+    for name in tables:
+        pd.testing.assert_frame_equal(tables[name], reference[name])
+
+
+def test_a_folder_of_other_results_is_not_overwritten(tmp_path, capsys):
+    run_scenario(tiny(), out=tmp_path / "r")
+    again = run_scenario(tiny(), out=tmp_path / "r")  # same inputs: already complete
+    assert again.manifest["resumed_replications"] == 0
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: other\npopulation: {n_smes: 50}\ntime: {horizon_years: 2}\n")
+    code = main(["run", str(scenario), "--out", str(tmp_path / "r"), "-q"])
+    assert code == 2
+    assert "different run" in capsys.readouterr().err
+    code = main(["run", str(scenario), "--out", str(tmp_path / "r"), "-q", "--force-new"])
+    assert code == 0
+    assert json.loads((tmp_path / "r" / "manifest.json").read_text())["scenario_name"] == "other"

@@ -1,0 +1,191 @@
+"""Scenario files: every class of bad input gets one clear message (file, field, value, expected)
+and exit code 2 from the CLI, with no traceback and no results folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simsme.cli import main
+from simsme.errors import ScenarioError
+from simsme.scenario import load_scenario, validate_scenario
+from simsme.scenario.schema import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def problems_of(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert str(path) in message  # every message names the file
+    return message
+
+
+def test_defaults_are_a_valid_baseline():
+    scenario = validate_scenario({})
+    assert scenario.population.n_smes == 1000
+    assert scenario.time.horizon_years == 15
+    assert scenario.time.step_days == 7
+    assert {a.focus for a in scenario.agencies} == {
+        "human_capital",
+        "financing",
+        "market_access",
+        "innovation_technology",
+        "infrastructure",
+    }
+    assert scenario.n_steps == 783
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_shipped_scenarios_validate(path):
+    scenario = load_scenario(path)
+    assert scenario.name == path.stem
+
+
+def test_malformed_yaml(tmp_path):
+    message = problems_of(tmp_path, "population: {n_smes: 10\n")
+    assert "YAML" in message or "yaml" in message
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path):
+    message = problems_of(tmp_path, "population:\n  n_sme: 100\n")
+    assert "population.n_sme" in message
+    assert "did you mean 'n_smes'" in message
+
+
+def test_wrong_type(tmp_path):
+    message = problems_of(tmp_path, "population:\n  n_smes: many\n")
+    assert "population.n_smes" in message and "'many'" in message
+    assert "expected" in message
+
+
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        ("population:\n  n_smes: -5\n", "population.n_smes"),
+        ("channels:\n  whatsapp:\n    bureaucracy: -1\n", "channels.whatsapp.bureaucracy"),
+        ("agencies:\n  - {name: a, focus: financing, selection_rate: 1.5}\n", "selection_rate"),
+    ],
+)
+def test_out_of_range(tmp_path, text, field):
+    message = problems_of(tmp_path, text)
+    assert field in message and "expected" in message
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_values(tmp_path, value):
+    message = problems_of(
+        tmp_path, f"channels:\n  email:\n    latency:\n      median_days: {value}\n"
+    )
+    assert "channels.email.latency.median_days" in message
+    assert "finite" in message
+
+
+def test_empty_population_and_zero_horizon(tmp_path):
+    message = problems_of(tmp_path, "population:\n  n_smes: 0\ntime:\n  horizon_years: 0\n")
+    assert "population.n_smes" in message and "time.horizon_years" in message
+    assert "2 problems" in message  # all problems at once, not one per attempt
+
+
+def test_unknown_channel_referenced_by_an_agency(tmp_path):
+    text = yaml.safe_dump(
+        {
+            "agencies": [
+                {
+                    "name": "a",
+                    "focus": "financing",
+                    "channels": {"application": ["web_portal", "whatsap"]},
+                }
+            ]
+        }
+    )
+    message = problems_of(tmp_path, text)
+    assert "agencies[0].channels.application" in message
+    assert "'whatsap'" in message and "did you mean 'whatsapp'" in message
+
+
+def test_unknown_channel_in_event_and_population(tmp_path):
+    text = (
+        "population:\n  initial_channels: {telegram: 0.5}\n"
+        "events:\n  - {type: movement_control, start: 2020-03-18, blocked_channels: [meeting]}\n"
+    )
+    message = problems_of(tmp_path, text)
+    assert "telegram" in message and "meeting" in message
+
+
+def test_unknown_agency_in_event(tmp_path):
+    text = "events:\n  - {type: agency_digitalisation, start: 2018-01-01, agencies: [nobody]}\n"
+    message = problems_of(tmp_path, text)
+    assert "events[0].agencies" in message and "'nobody'" in message
+
+
+def test_unknown_event_type(tmp_path):
+    message = problems_of(tmp_path, "events:\n  - {type: earthquake, start: 2020-01-01}\n")
+    assert "events[0]" in message and "earthquake" in message
+
+
+def test_yaml_is_read_with_a_safe_loader(tmp_path):
+    message = problems_of(tmp_path, "name: !!python/object/apply:os.system ['echo hacked']\n")
+    assert "YAML" in message or "yaml" in message
+
+
+def test_overrides_apply_and_are_validated(tmp_path):
+    path = write(tmp_path, "name: ok\n", "ok.yaml")
+    scenario = load_scenario(path, ["population.n_smes=250", "channels.whatsapp.bureaucracy=0.3"])
+    assert scenario.population.n_smes == 250
+    assert scenario.channels["whatsapp"].bureaucracy == 0.3
+    scenario = load_scenario(path, ["agencies.financing_agency.capacity_per_week=9"])
+    assert scenario.agencies[1].capacity_per_week == 9
+    with pytest.raises(ScenarioError, match="did you mean 'n_smes'"):
+        load_scenario(path, ["population.n_sme=3"])
+    with pytest.raises(ScenarioError, match="population.n_smes"):
+        load_scenario(path, ["population.n_smes=0"])
+
+
+def _cli(args: list[str], capsys) -> tuple[int, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_cli_validate_reports_problems_with_exit_code_2(tmp_path, capsys):
+    bad = write(tmp_path, "population:\n  n_sme: 100\n")
+    code, output = _cli(["validate", str(bad)], capsys)
+    assert code == 2
+    assert "did you mean" in output and "Traceback" not in output
+    code, output = _cli(["validate", str(SCENARIOS[0])], capsys)
+    assert code == 0 and "ok" in output
+
+
+def test_cli_run_with_bad_input_leaves_no_results_folder(tmp_path, capsys):
+    bad = write(tmp_path, "time:\n  horizon_years: 0\n")
+    out = tmp_path / "results"
+    code, output = _cli(["run", str(bad), "--out", str(out)], capsys)
+    assert code == 2 and "time.horizon_years" in output and "Traceback" not in output
+    assert not out.exists()
+    good = write(tmp_path, "name: fine\n", "fine.yaml")
+    code, output = _cli(["run", str(good), "--out", str(out), "--set", "nonsense=1"], capsys)
+    assert code == 2 and "nonsense" in output and not out.exists()
+    code, output = _cli(["run", str(tmp_path / "missing.yaml"), "--out", str(out)], capsys)
+    assert code == 2 and "missing.yaml" in output and not out.exists()
+
+
+def test_cli_schema_prints_a_json_schema(capsys):
+    code, output = _cli(["schema"], capsys)
+    assert code == 0
+    schema = json.loads(output)
+    assert set(Scenario.model_fields) <= set(schema["properties"])
+    # every field documents a default so editors can show it
+    assert schema["properties"]["seed"]["default"] == 20221116
