@@ -145,6 +145,7 @@ class ScenarioArrays(NamedTuple):
     tl_slow: np.ndarray  # [T, C]
     tl_demand: np.ndarray  # [T]
     tl_adoption_push: np.ndarray  # [T]
+    tl_remote: np.ndarray  # [T] bool: agencies process remotely (movement-control order)
     # one-off shocks, by step
     reg_start: np.ndarray  # [K]
     reg_end: np.ndarray  # [K] (n_steps when open-ended)
@@ -239,6 +240,7 @@ def lower(scenario: Scenario) -> ScenarioArrays:
     slow = np.ones((n_steps, n_ch))
     demand = np.ones(n_steps)
     push = np.zeros(n_steps)
+    remote = np.zeros(n_steps, dtype=np.bool_)
     reg: list[tuple[int, int, float, float]] = []
     plans: list[tuple[int, int, int, float]] = []  # (from step, to step, agency, level)
     tax: list[tuple[int, float]] = []
@@ -252,6 +254,7 @@ def lower(scenario: Scenario) -> ScenarioArrays:
                 slow[lo:hi, index[name]] *= factor
             demand[lo:hi] *= ev.export_demand
             push[lo:hi] += ev.adoption_push
+            remote[lo:hi] |= ev.remote_processing
         elif ev.type == "free_trade_agreement":
             demand[lo:hi] *= ev.opportunity_multiplier
         elif ev.type == "regulation_change":
@@ -358,6 +361,7 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         tl_slow=slow,
         tl_demand=demand,
         tl_adoption_push=push,
+        tl_remote=remote,
         reg_start=np.array([r[0] for r in reg], dtype=np.int64),
         reg_end=np.array([r[1] for r in reg], dtype=np.int64),
         reg_share=np.array([r[2] for r in reg], dtype=np.float64),

@@ -734,6 +734,12 @@ class MovementControl(EventBase):
     )
     export_demand: Share = Field(0.6, description="Multiplier on export-opportunity rates.")
     adoption_push: Share = Field(0.2, description="Added to every SME's intention to adopt DIP.")
+    remote_processing: bool = Field(
+        True,
+        description="Digitalised agencies keep working remotely during the order: they accept "
+        "documents over DIP instead of a physical proposal, and hold site visits by video with "
+        "SMEs that use DIP (003 section 4.2: DIP fully used during the pandemic).",
+    )
 
 
 class RegulationChange(EventBase):
