@@ -24,9 +24,8 @@ from simsme.scenario.lowering import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simsme.model.sme import SME
-
     from simsme.model.agency import ServiceProvider
+    from simsme.model.sme import SME
 
 __all__ = [
     "STAGE_ASSESSMENT",

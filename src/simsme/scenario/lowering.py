@@ -257,7 +257,7 @@ def lower(scenario: Scenario) -> ScenarioArrays:
             remote[lo:hi] |= ev.remote_processing
         elif ev.type == "free_trade_agreement":
             demand[lo:hi] *= ev.opportunity_multiplier
-        elif ev.type == "regulation_change":
+        elif ev.type == "regulation_change" and s1 > 0:  # one that ended before the run: none
             reg.append((s0, s1, ev.affected_share, ev.readiness_penalty))
         elif ev.type == "tax_change":
             tax.append((s0, ev.financial_loss))

@@ -1,0 +1,506 @@
+"""Small and medium-sized enterprises as Mesa agents (MODEL.md section 2).
+
+Each SME has a size class (003_9e0cb3511f01b6dc.txt, section 2.1), internal resources in [0, 1]
+(002_6798e086be6a8ea8.txt, Table 4, plus market knowledge), the channels it uses (a bit mask over
+the scenario's channels, 003 Table 4), a location whose connectivity can take digital channels
+down (003 section 4.1, Company A), ties to other SMEs (004_71dd89347508b38e.txt), and the latent
+capabilities of the co-innovation path (004 Figure 4). Its stage runs domestic -> aware -> ready ->
+exporter.
+
+The methods below are the SME's behaviour, one rule each, in the words of the model; the formulas
+are those of :mod:`simsme.rules` (shared with the numba kernel, :mod:`simsme.kernel.phases`).
+
+News that reaches network neighbours (became aware, adopted a channel, exported) is counted by
+the neighbours (``aware_neighbours``, ``channel_neighbours``, ``exporting_neighbours``) and is
+delivered by the model after the phase that produced it, so that within a phase every SME sees the
+same neighbourhood whatever the order in which SMEs act.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from simsme.model import shared_rules as rules
+from simsme.model.application import STAGE_SUBMISSION, Application
+from simsme.scenario.lowering import (
+    DAYS_PER_YEAR,
+    P_APPLICATION,
+    R_FINANCIAL,
+    R_FIRM_SPECIFIC,
+    R_MANAGERIAL,
+    R_MARKET,
+    R_TECHNOLOGY,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simsme.model.agency import ServiceProvider
+    from simsme.model.model import SimsmeModel
+
+N_RESOURCES = 6
+N_FOCUS = 5
+
+
+class SME(mesa.Agent):
+    """One firm.
+
+    Attributes
+    ----------
+    index: position in the population (the kernel's SME index ``i``).
+    size_class: 0 micro, 1 small, 2 medium (003 section 2.1).
+    region, downtime: location and the probability that a channel needing connectivity is down
+        for one exchange there (003 section 4.1, Company A's signal problems).
+    founded_day: founding day relative to the start of the run (negative for incumbents). SMEs
+        founded during the run exist from the start (their profile and ties are drawn at
+        initialisation, as in the kernel) but act only from their founding step.
+    resources, endowment: current and initial levels of the six internal resources (002 Table 4).
+    coinnovation, value, propensity: latent indices of 004 Figure 4.
+    channels: bit mask of the channels the SME uses (bit ``c`` = scenario channel ``c``).
+    aware, exported, penalty: stage flags; ``penalty`` is export propensity lost to a regulation
+        change until the SME complies (002, Food Act sugar rule).
+    application: the open :class:`~simsme.model.application.Application`, or ``None``.
+    """
+
+    model: SimsmeModel
+
+    def __init__(self, model: SimsmeModel, index: int) -> None:
+        """Draw the SME's profile (MODEL.md section 5), in the kernel's order of draws
+        (:func:`simsme.kernel.state.init_state`): size class, region, founding day, the six
+        resources, then each channel's initial use."""
+        super().__init__(model)
+        p = model.p
+        rng = model.rng
+        self.index = index
+        # size class and location
+        u = rng.random()
+        k = 0
+        while k < 2 and u >= p.size_cum[k]:
+            k += 1
+        self.size_class = k
+        u = rng.random()
+        g = 0
+        while g < p.region_cum.shape[0] - 1 and u >= p.region_cum[g]:
+            g += 1
+        self.region = g
+        self.downtime = float(p.region_downtime[g])
+        # founding: incumbents are up to age_max_years old; entrants are founded at a step
+        if index < p.n_initial:
+            self.founded_day = -rng.random() * p.age_max_years * DAYS_PER_YEAR
+        else:
+            self.founded_day = int(rng.random() * p.n_steps) * p.step_days
+        # internal resources ~ Beta with the size class's mean (002 Table 4)
+        self.resources = [
+            draw_resource(rng, p.res_mean[r, k], p.res_conc[r]) for r in range(N_RESOURCES)
+        ]
+        self.endowment = list(self.resources)
+        # channels used at the start
+        mask = 0
+        for c in range(p.n_channels):
+            if rng.random() < p.initial_channel_share[c]:
+                mask |= 1 << c
+        self.channels = mask
+        self.marketplace_rate = model.marketplace_rate(mask)
+        # network (filled by SimsmeModel._create_population)
+        self.neighbours: list[SME] = []
+        self.network_strength = 0.0
+        self.aware_neighbours = 0
+        self.exporting_neighbours = 0
+        self.channel_neighbours = [0] * p.n_channels
+        # stage
+        self.aware = False
+        self.aware_step = -1
+        self.exported = False
+        self.export_step = -1
+        self.penalty = 0.0
+        # latent capabilities (004 Figure 4), settled once the network is known
+        self.cocreations = 0
+        self.coinnovation = 0.0
+        self.value = 0.0
+        self.propensity = 0.0
+        # support
+        self.application: Application | None = None
+        self.next_apply_day = 0.0
+        self.programme_rate = 0.0
+        self.programme_until_day = 0.0
+        # records (MODEL.md section 6)
+        self.applications = [0] * N_FOCUS
+        self.approvals = [0] * N_FOCUS
+        self.wait_days = 0.0
+        self.digital_applications = 0
+        self.channels_used = 0
+        self.mode = 0
+        self.markets = 0
+
+    # -----------------------------------------------------------------------------------------
+    # Initialisation
+    # -----------------------------------------------------------------------------------------
+    def connect(self, neighbours: list[SME]) -> None:
+        """Tie the SME to its network neighbours (a tie drawn twice counts twice).
+
+        The strength of its external sourcing network saturates with its ties (004): degree /
+        (degree + half saturation). It counts which channels its neighbours use (the social norm
+        of the Technology Acceptance Model, 002 section II.C).
+        """
+        p = self.model.p
+        self.neighbours = neighbours
+        degree = len(neighbours)
+        self.network_strength = degree / (degree + p.half_saturation)
+        for other in neighbours:
+            for c in self.model.channel_indices(other.channels):
+                self.channel_neighbours[c] += 1
+
+    def settle_capabilities(self) -> None:
+        """Start the latent indices at their targets (the population starts in equilibrium)."""
+        p = self.model.p
+        res = self.resources
+        external = rules.external_sourcing(
+            self.network_strength, self.cocreations, p.cocreation_gain
+        )
+        self.coinnovation = rules.coinnovation_target(
+            res[R_FIRM_SPECIFIC], res[R_TECHNOLOGY], external, p.beta_internal, p.beta_external
+        )
+        self.value = rules.value_target(self.coinnovation, res[R_MANAGERIAL], p.beta_value)
+        self.propensity = rules.export_propensity_target(
+            self.value, res[R_MARKET], res[R_FINANCIAL], p.beta_export
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # State
+    # -----------------------------------------------------------------------------------------
+    def founded_by(self, day: float) -> bool:
+        """The firm exists on ``day``."""
+        return self.founded_day <= day
+
+    def is_ready(self) -> bool:
+        """Aware, and export propensity (less any regulation penalty) at the readiness
+        threshold (MODEL.md section 2: domestic -> aware -> ready -> exporter)."""
+        return (
+            self.aware
+            and self.propensity * (1.0 - self.penalty) >= self.model.p.readiness_threshold
+        )
+
+    def use_channel(self, c: int) -> None:
+        """Record that an exchange went over channel ``c``."""
+        self.channels_used |= 1 << c
+
+    # -----------------------------------------------------------------------------------------
+    # 1. Events (002: Food Act sugar rule, GST)
+    # -----------------------------------------------------------------------------------------
+    def face_regulation(self, affected_share: float, readiness_penalty: float) -> None:
+        """A regulation change demands compliance: if affected, the SME loses part of its export
+        propensity until it complies (002, Food Act sugar rule)."""
+        if self.model.rng.random() < affected_share:
+            self.penalty = max(self.penalty, readiness_penalty)
+
+    def pay_tax(self, financial_loss: float) -> None:
+        """A tax raises costs: financial accessibility, and the level it returns to, fall (002,
+        GST)."""
+        self.resources[R_FINANCIAL] *= 1.0 - financial_loss
+        self.endowment[R_FINANCIAL] *= 1.0 - financial_loss
+
+    # -----------------------------------------------------------------------------------------
+    # 2. Dissemination
+    # -----------------------------------------------------------------------------------------
+    def hears_of_programmes(self, channel_hazard: list[float]) -> bool:
+        """Whether the SME becomes aware of support programmes (and foreign markets) this step.
+
+        Hazard per year = the push and public Q&A reaching it on each channel it uses
+        (``channel_hazard``, 003 section 4.2) + word of mouth in proportion to the share of its
+        ties that are aware.
+        """
+        p = self.model.p
+        h = 0.0
+        for c in self.model.channel_indices(self.channels):
+            h += channel_hazard[c]
+        degree = len(self.neighbours)
+        if degree > 0:
+            h += p.wom_rate * self.aware_neighbours / degree
+        return self.model.rng.random() < rules.step_probability(h, p.dt_years)
+
+    def become_aware(self, t: int) -> None:
+        """Become aware in step ``t`` and tell the neighbours (word of mouth)."""
+        self.aware = True
+        self.aware_step = t
+        for other in self.neighbours:
+            other.aware_neighbours += 1
+
+    # -----------------------------------------------------------------------------------------
+    # 3. Adoption: Technology Acceptance Model (002 section II.C)
+    # -----------------------------------------------------------------------------------------
+    def consider_adopting(self, push: float) -> int:
+        """The digital channel the SME takes up this step, or -1.
+
+        Each digital channel it does not use yet has an adoption hazard from perceived
+        usefulness, perceived ease of use (rising with technology competence) and the social norm
+        (share of ties using it), plus any event ``push`` (:func:`simsme.rules.adoption_hazard`).
+        At most one channel is adopted per step, chosen in proportion to its hazard.
+        """
+        model = self.model
+        p = model.p
+        missing = model.digital_mask & ~self.channels
+        if missing == 0:
+            return -1
+        degree = len(self.neighbours)
+        technology = self.resources[R_TECHNOLOGY]
+        hazards = []
+        total = 0.0
+        for c in model.channel_indices(missing):
+            norm = self.channel_neighbours[c] / degree if degree > 0 else 0.0
+            h = rules.adoption_hazard(
+                model.usefulness[c],
+                model.ease[c],
+                technology,
+                norm,
+                push,
+                p.w_useful,
+                p.w_ease,
+                p.w_social,
+                p.adopt_threshold,
+                p.adopt_rate,
+            )
+            hazards.append((c, h))
+            total += h
+        if total <= 0.0:
+            return -1
+        if model.rng.random() >= rules.step_probability(total, p.dt_years):
+            return -1
+        pick = model.rng.random() * total
+        chosen = -1
+        for c, h in hazards:
+            if h > 0.0:
+                chosen = c
+                pick -= h
+                if pick <= 0.0:
+                    break
+        return chosen
+
+    def adopt(self, c: int) -> None:
+        """Start using channel ``c``; listings on it bring export opportunities (000 e-Trade);
+        the neighbours see it (social norm)."""
+        self.channels |= 1 << c
+        self.marketplace_rate = self.model.marketplace_rate(self.channels)
+        for other in self.neighbours:
+            other.channel_neighbours[c] += 1
+
+    # -----------------------------------------------------------------------------------------
+    # 4. Seeking support (003 Table 1, section 4.1)
+    # -----------------------------------------------------------------------------------------
+    def needs_support(self, day: float) -> bool:
+        """Founded, aware, not exporting, not ready, no open application, not cooling down."""
+        return (
+            not self.exported
+            and self.founded_day <= day
+            and self.aware
+            and self.application is None
+            and day >= self.next_apply_day
+            and not self.is_ready()
+        )
+
+    def seek_support(self, t: int, chance: float) -> None:
+        """With probability ``chance`` per step, apply for a programme (MODEL.md section 3,
+        phase 4)."""
+        if self.model.rng.random() < chance:
+            self.submit_application(t)
+
+    def choose_focus(self) -> int:
+        """Focus area chosen in proportion to propensity x (gap in the resources it raises) ** k.
+
+        Only areas some agency serves count; a non-compliant SME needs the R&D programme that
+        restores compliance (002), so its gap there is full. Returns -1 when no area has weight.
+        """
+        model = self.model
+        p = model.p
+        weights = [0.0] * N_FOCUS
+        total = 0.0
+        for f in range(N_FOCUS):
+            if not model.agencies_by_focus[f]:
+                continue
+            gap = 0.0
+            norm = 0.0
+            for r, share in model.programme_raises[f]:
+                gap += share * (1.0 - self.resources[r])
+                norm += share
+            if norm > 0.0:
+                gap /= norm
+            if self.penalty > 0.0 and p.prog_clears[f]:
+                gap = 1.0  # non-compliant SMEs need the R&D programme that restores compliance
+            weights[f] = rules.focus_choice_weight(p.focus_weight[f], gap, p.gap_exponent)
+            total += weights[f]
+        if total <= 0.0:
+            return -1
+        pick = model.rng.random() * total
+        chosen = -1
+        for f in range(N_FOCUS):
+            if weights[f] > 0.0:
+                chosen = f
+                pick -= weights[f]
+                if pick <= 0.0:
+                    break
+        return chosen  # the last area with weight if rounding leaves ``pick`` above zero
+
+    def choose_agency(self, focus: int) -> ServiceProvider:
+        """One of the agencies offering programmes of ``focus``, uniformly."""
+        agencies = self.model.agencies_by_focus[focus]
+        return agencies[int(self.model.rng.random() * len(agencies))]
+
+    def submit_application(self, t: int) -> None:
+        """Pick a focus area and an agency, and submit over the preferred application channel
+        both support (:func:`simsme.rules.choose_channel`, falling back when a channel is down).
+
+        The agency handles the application digitally as far as it is digitalised (003 section
+        4.2). Without a working channel now, the SME tries again in a later step.
+        """
+        model = self.model
+        p = model.p
+        rng = model.rng
+        day = t * p.step_days
+        year = min(int(day / DAYS_PER_YEAR), p.n_years - 1)
+        f = self.choose_focus()
+        if f < 0:
+            return
+        agency = self.choose_agency(f)
+        application = Application(
+            sme=self,
+            agency=agency,
+            focus=f,
+            offer_digital=rng.random() < agency.digital_level(t),
+        )
+        accepted = agency.accepted_channels(application, P_APPLICATION)
+        c = rules.choose_channel(
+            rng,
+            self.channels,
+            accepted,
+            model.blocked[t],
+            p.ch_order,
+            p.ch_needs_connectivity,
+            self.downtime,
+        )
+        if c < 0:
+            return
+        self.use_channel(c)
+        model.public_qa[c] += model.visibility[c]
+        application.stage = STAGE_SUBMISSION
+        application.submitted_day = day
+        application.digital = model.digital[c]
+        application.due_day = day + rules.exchange_days(
+            rng,
+            p.ch_log_median[c],
+            p.ch_sigma[c],
+            p.ch_bureaucracy[c],
+            agency.stage_factor,
+            p.tl_slow[t, c],
+        )
+        self.application = application
+        self.applications[f] += 1
+        if application.digital:
+            self.digital_applications += 1
+        model.year_channel_applications[year, c] += 1
+
+    def close_application(self, day: float) -> None:
+        """The application is decided (rejected) or its programme delivered on ``day``; the SME
+        may apply again after the cooldown."""
+        self.application = None
+        self.next_apply_day = day + self.model.p.cooldown_days
+
+    # -----------------------------------------------------------------------------------------
+    # 6. Delivery and co-creation (003 Table 5, sections 4.2 and 5)
+    # -----------------------------------------------------------------------------------------
+    def complete_programme(self, application: Application, fit: float, cocreated: bool) -> None:
+        """The programme raises the resources its focus area targets (003 Table 5), by the share
+        the agency's ``fit`` allows, more when co-created; market-access programmes bring export
+        opportunities for a while; the R&D programme restores compliance (002)."""
+        model = self.model
+        p = model.p
+        f = application.focus
+        for r, share in model.programme_raises[f]:
+            self.resources[r] = rules.programme_gain(
+                self.resources[r], share, fit, cocreated, p.cocreation_bonus
+            )
+        if p.prog_opportunity[f] > 0.0:
+            self.programme_rate = p.prog_opportunity[f]
+            self.programme_until_day = application.due_day + p.prog_opportunity_days[f]
+        if p.prog_clears[f]:
+            self.penalty = 0.0
+        if cocreated:
+            self.cocreations += 1
+        self.approvals[f] += 1
+        self.close_application(application.due_day)
+
+    # -----------------------------------------------------------------------------------------
+    # 7. Capability dynamics (004 Figure 4)
+    # -----------------------------------------------------------------------------------------
+    def update_capabilities(self) -> None:
+        """Resources drift (learning by doing; programme gains fade toward the endowment);
+        co-innovation, value proposition and export propensity follow their targets along the
+        paths of 004 Figure 4 (first-order adjustment)."""
+        p = self.model.p
+        res = self.resources
+        endowment = self.endowment
+        growth, decay, dt_years = p.growth_rate, p.decay_rate, p.dt_years
+        for r in range(N_RESOURCES):
+            res[r] = rules.resource_drift(res[r], endowment[r], growth, decay, dt_years)
+        adjust = p.adjust
+        external = rules.external_sourcing(
+            self.network_strength, self.cocreations, p.cocreation_gain
+        )
+        target = rules.coinnovation_target(
+            res[R_FIRM_SPECIFIC], res[R_TECHNOLOGY], external, p.beta_internal, p.beta_external
+        )
+        self.coinnovation += adjust * (target - self.coinnovation)
+        target = rules.value_target(self.coinnovation, res[R_MANAGERIAL], p.beta_value)
+        self.value += adjust * (target - self.value)
+        target = rules.export_propensity_target(
+            self.value, res[R_MARKET], res[R_FINANCIAL], p.beta_export
+        )
+        self.propensity += adjust * (target - self.propensity)
+
+    # -----------------------------------------------------------------------------------------
+    # 8. Export entry (000 Company B and e-Trade; 004 mode split)
+    # -----------------------------------------------------------------------------------------
+    def meets_export_opportunity(self, day: float, demand: float) -> bool:
+        """Whether a ready SME meets an export opportunity this step.
+
+        Opportunities arrive at a base rate, from e-marketplace listings on its channels (000
+        e-Trade), from a market-access programme while it lasts (003 Table 5), and by referral
+        from each exporting neighbour (000 Company B), all scaled by export ``demand``.
+        """
+        p = self.model.p
+        programme = self.programme_rate if day < self.programme_until_day else 0.0
+        rate = rules.opportunity_rate(
+            p.base_opportunity,
+            self.marketplace_rate,
+            programme,
+            p.referral_rate,
+            self.exporting_neighbours,
+            demand,
+        )
+        return self.model.rng.random() < rules.step_probability(rate, p.dt_years)
+
+    def record_first_export(self, t: int) -> None:
+        """Mode (indirect unless well resourced, 004: 80% indirect) and markets of the first
+        export, in step ``t``."""
+        model = self.model
+        p = model.p
+        res = self.resources
+        index = rules.resource_index(res[R_MANAGERIAL], res[R_FINANCIAL], res[R_MARKET])
+        direct = model.rng.random() < rules.direct_export_probability(
+            index, p.direct_threshold, p.direct_steepness
+        )
+        self.mode = 2 if direct else 1
+        self.markets = 1 + int(model.rng.poisson(p.extra_markets * index))
+        self.export_step = t
+
+    def start_exporting(self) -> None:
+        """Become an exporter (frozen from now on: the end of its observation); the neighbours
+        can now be referred (000 Company B)."""
+        self.exported = True
+        for other in self.neighbours:
+            other.exporting_neighbours += 1
+
+
+def draw_resource(rng, mean: float, concentration: float) -> float:
+    """One resource level ~ Beta(mean x concentration, (1 - mean) x concentration), the mean
+    kept inside (0, 1) (as :func:`simsme.kernel.state.draw_resource`)."""
+    m = min(max(mean, 1e-3), 1.0 - 1e-3)
+    return float(rng.beta(m * concentration, (1.0 - m) * concentration))

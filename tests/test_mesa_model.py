@@ -1,0 +1,408 @@
+"""The Mesa reference engine (simsme.model): reproducibility, equivalence with the kernel, and
+each mechanism in isolation.
+
+Populations are small (60-150 SMEs) and horizons short (2-6 years) so the module stays fast.
+Statistical tests use fixed seeds; each tolerance is written next to its reason.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import random
+import re
+import weakref
+
+import numpy as np
+import pytest
+
+import simsme.model as mesa_engine
+from simsme import rules as compiled_rules
+from simsme.kernel import engine as kernel_engine
+from simsme.kernel import phases
+from simsme.model import (
+    PHASES,
+    SME,
+    Application,
+    ServiceProvider,
+    SimsmeModel,
+    run_blocks,
+    run_replication,
+    shared_rules,
+)
+from simsme.model.runner import release
+from simsme.outputs import RunBlock, replication_table, sme_table
+from simsme.scenario import FOCUS_AREAS, RESOURCES, validate_scenario
+from simsme.scenario.lowering import STAGE_DELIVERY, lower
+
+HUMAN_CAPITAL = FOCUS_AREAS.index("human_capital")
+MANAGERIAL = RESOURCES.index("managerial")
+
+
+def small(n_smes: int = 100, years: float = 4.0, **raw: object) -> dict:
+    """A small scenario (raw mapping) with the given top-level sections added."""
+    out: dict = {"population": {"n_smes": n_smes}, "time": {"horizon_years": years}}
+    for key, value in raw.items():
+        if key == "population":
+            out["population"] = {**out["population"], **value}  # type: ignore[dict-item]
+        else:
+            out[key] = value
+    return out
+
+
+def agencies(**fields: object) -> list[dict]:
+    """One agency per focus area, with ``fields`` (schema names) set on each."""
+    return [{"name": f"{focus}_agency", "focus": focus, **fields} for focus in FOCUS_AREAS]
+
+
+def runs(raw: dict, seeds: tuple[int, ...] = (1, 2, 3)) -> list[RunBlock]:
+    scenario = validate_scenario(raw)
+    return [run_replication(scenario, seed, 0) for seed in seeds]
+
+
+def assert_blocks_equal(a: RunBlock, b: RunBlock) -> None:
+    for name in RunBlock.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def blocks_equal(a: RunBlock, b: RunBlock) -> bool:
+    return all(
+        np.array_equal(getattr(a, name), getattr(b, name)) for name in RunBlock.__dataclass_fields__
+    )
+
+
+def channel_index(name: str) -> int:
+    return list(validate_scenario({}).channels).index(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure
+# ---------------------------------------------------------------------------------------------
+def test_phase_methods_have_the_kernel_phase_names_in_the_kernel_order() -> None:
+    kernel_source = inspect.getsource(phases.step.py_func)
+    kernel_order = re.findall(r"^\s+(\w+)\(p, s, t, rng\)$", kernel_source, re.MULTILINE)
+    model_source = inspect.getsource(SimsmeModel.step)
+    model_order = re.findall(r"^\s+self\.(\w+)\(\)$", model_source, re.MULTILINE)
+    assert len(kernel_order) == 9
+    assert model_order == kernel_order == list(PHASES)
+    for name in PHASES:
+        assert callable(getattr(SimsmeModel, name))
+        assert hasattr(phases, name)
+
+
+def test_kernel_helper_names_exist_on_the_agents() -> None:
+    for name in ("submit_application", "choose_focus", "record_first_export"):
+        assert callable(getattr(SME, name))
+    for name in ("exchange", "site_visit_days", "deliver_programme", "accepted_channels"):
+        assert callable(getattr(ServiceProvider, name))
+    assert callable(ServiceProvider.best_richness)
+    assert callable(ServiceProvider.advance)  # the kernel's advance_application
+
+
+def test_agents_are_mesa_agents_registered_with_the_model() -> None:
+    arrays = lower(validate_scenario(small(60, 1.0, population={"entrants_per_year": 0.1})))
+    model = SimsmeModel(arrays, 5)
+    assert len(model.agents_by_type[SME]) == arrays.n_total == len(model.smes) > 60
+    assert len(model.agents_by_type[ServiceProvider]) == arrays.n_agencies == 5
+    assert [s.index for s in model.smes] == list(range(arrays.n_total))
+
+
+def test_python_rules_equal_the_compiled_rules() -> None:
+    """The Mesa engine runs each rule's Python definition; it must equal the compiled one."""
+    rng = np.random.default_rng(0)
+    assert set(shared_rules.RULE_NAMES) <= set(dir(compiled_rules))
+    for name in shared_rules.RULE_NAMES:
+        py = getattr(shared_rules, name)
+        nb = getattr(compiled_rules, name)
+        assert py is nb.py_func, name
+    order = np.array([2, 0, 1], dtype=np.int64)
+    needs = np.array([True, False, True])
+    for _ in range(50):
+        x = rng.random(10)
+        for name, args in (
+            ("adoption_hazard", (*x[:4], 0.1, 0.4, 0.3, 0.3, 0.2, 0.8)),
+            ("missing_document_probability", tuple(x[:3])),
+            ("approval_probability", tuple(x[:3])),
+            ("next_committee_day", (x[0] * 100, x[1] * 30)),
+            ("cocreation_probability", (bool(x[0] > 0.5), *x[1:4])),
+            ("programme_gain", (x[0], x[1], x[2], bool(x[3] > 0.5), x[4])),
+            ("external_sourcing", (x[0], int(x[1] * 5), x[2])),
+            ("coinnovation_target", (*x[:3], 0.25, 0.56)),
+            ("value_target", (x[0], x[1], 0.72)),
+            ("export_propensity_target", (*x[:3], 0.75)),
+            ("resource_drift", (x[0], x[1], 0.02, 0.1, 7 / 365.25)),
+            ("opportunity_rate", (x[0], x[1], x[2], 0.3, int(x[3] * 5), x[4])),
+            ("resource_index", tuple(x[:3])),
+            ("direct_export_probability", (x[0], 0.6, 0.05)),
+            ("step_probability", (x[0] * 3, 7 / 365.25)),
+            ("focus_choice_weight", (x[0], x[1], 2.0)),
+        ):
+            expected = getattr(compiled_rules, name)(*args)
+            assert getattr(shared_rules, name)(*args) == pytest.approx(expected, rel=1e-12), name
+        # rules that draw: same generator state -> same value and same state afterwards
+        seed = int(rng.integers(1 << 30))
+        g1, g2 = np.random.default_rng(seed), np.random.default_rng(seed)
+        args = (x[0], x[1], x[2] + 0.5, x[3] + 0.5, 1.0)
+        assert shared_rules.exchange_days(g1, *args) == pytest.approx(
+            compiled_rules.exchange_days(g2, *args), rel=1e-12
+        )
+        args = (np.int64(7), np.int64(5), np.int64(0), order, needs, float(x[4]))
+        assert shared_rules.choose_channel(g1, *args) == compiled_rules.choose_channel(g2, *args)
+        assert g1.random() == g2.random()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reproducibility
+# ---------------------------------------------------------------------------------------------
+def test_same_seed_gives_identical_outputs_and_different_seeds_differ() -> None:
+    scenario = validate_scenario(small(100, 4.0, population={"entrants_per_year": 0.05}))
+    a = run_replication(scenario, 11, 0)
+    b = run_replication(scenario, 11, 0)
+    assert_blocks_equal(a, b)
+    assert (a.export_step >= 0).any() and a.applications.sum() > 0  # a run that did something
+    assert not blocks_equal(a, run_replication(scenario, 12, 0))
+    assert not blocks_equal(a, run_replication(scenario, 11, 1))
+
+
+def test_model_uses_only_its_numpy_generator() -> None:
+    model = SimsmeModel(lower(validate_scenario(small(60, 1.0))), 3)
+    before = model.random.getstate()
+    state = random.getstate()
+    model.run()
+    assert model.random.getstate() == before  # Mesa's stdlib generator is never drawn from
+    assert random.getstate() == state
+    assert model.steps == model.p.n_steps and not model.running
+
+
+def test_mesa_engine_matches_the_kernel_draw_for_draw() -> None:
+    """Both engines make the same draws in the same order (same rules, same SME order, news
+    applied after each phase), so from the same replication stream they give the same outputs,
+    exactly. Events of every kind and firms founded during the run are included."""
+    raw = small(
+        120,
+        14.0,
+        population={"entrants_per_year": 0.05},
+        events=[
+            {"type": "movement_control", "start": "2020-03-18", "end": "2021-10-01"},
+            {"type": "regulation_change", "start": "2012-01-01", "end": "2016-01-01"},
+            {"type": "tax_change", "start": "2015-04-01"},
+            {"type": "free_trade_agreement", "start": "2019-01-01"},
+            {"type": "agency_digitalisation", "start": "2014-01-01", "level": 0.5},
+        ],
+    )
+    arrays = lower(validate_scenario(raw))
+    (kernel,) = kernel_engine.run_blocks(arrays, np.array([4]), 99, threads=1)
+    mesa = run_replication(arrays, 99, 4)
+    assert (mesa.export_step >= 0).sum() > 20 and mesa.cocreated.sum() > 0
+    assert_blocks_equal(kernel, mesa)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mechanisms in isolation
+# ---------------------------------------------------------------------------------------------
+def fallback_scenario(downtime: float, block_whatsapp: bool) -> dict:
+    """Every SME uses paper, face to face, WhatsApp and email; agencies take applications over
+    WhatsApp, email or paper and are fully digital from the start."""
+    events = []
+    if block_whatsapp:
+        events = [
+            {
+                "type": "movement_control",
+                "start": "2010-01-01",
+                "blocked_channels": ["whatsapp"],
+                "slowed_channels": {},
+                "export_demand": 1.0,
+                "adoption_push": 0.0,
+            }
+        ]
+    return small(
+        80,
+        3.0,
+        population={
+            "initial_channels": {"paper": 1.0, "face_to_face": 1.0, "whatsapp": 1.0, "email": 1.0},
+            "regions": [{"name": "everywhere", "share": 1.0, "downtime_prob": downtime}],
+        },
+        agencies=agencies(
+            channels={"application": ["whatsapp", "email", "paper"]},
+            digitalisation={"level": 1.0},
+        ),
+        events=events,
+    )
+
+
+@pytest.mark.parametrize("failure", ["down", "blocked"])
+def test_a_channel_that_never_works_forces_the_fallback_channel(failure: str) -> None:
+    """WhatsApp is everyone's first choice (quickest); when it is always down (downtime 1 where
+    every SME is) or blocked by an event for the whole run, exchanges fall back to the next
+    shared channel and never use WhatsApp."""
+    whatsapp, email, paper = (channel_index(c) for c in ("whatsapp", "email", "paper"))
+    (working,) = runs(fallback_scenario(0.0, block_whatsapp=False), (7,))
+    apps = working.year_channel_applications.sum(axis=(0, 1))
+    assert apps[whatsapp] == apps.sum() > 50  # first in preference and never down
+
+    if failure == "down":
+        failed_raw = fallback_scenario(1.0, block_whatsapp=False)
+        fallback = paper  # email needs connectivity too, so it is down as well
+    else:
+        failed_raw = fallback_scenario(0.0, block_whatsapp=True)
+        fallback = email  # the next channel in preference
+    (failed,) = runs(failed_raw, (7,))
+    apps = failed.year_channel_applications.sum(axis=(0, 1))
+    assert apps[whatsapp] == 0 and not np.any(failed.channels_used & (1 << whatsapp))
+    assert apps[fallback] == apps.sum() > 50  # the SMEs still apply, over the fallback
+    assert failed.digital_applications.sum() == (apps.sum() if fallback == email else 0)
+
+
+def test_committee_sitting_every_8_weeks_delays_decisions_against_every_week() -> None:
+    """Waiting for the next sitting adds on average half the interval to each application:
+    (8 - 1) / 2 = 3.5 weeks more per application with sittings every 8 weeks than every week
+    (capacity is ample so no queue interferes). Tolerance 1 week: the stage ends are not
+    exactly uniform over the sitting grid and about 450 applications per run over 3 seeds give a
+    standard error near 0.3 weeks."""
+
+    def mean_wait_per_application(weeks: float) -> float:
+        raw = small(
+            150,
+            6.0,
+            agencies=agencies(
+                capacity_per_week=100.0, bureaucracy={"committee_interval_weeks": weeks}
+            ),
+        )
+        blocks = runs(raw)
+        return float(np.mean([b.wait_days.sum() / 7.0 / b.applications.sum() for b in blocks]))
+
+    weekly, eight_weekly = mean_wait_per_application(1.0), mean_wait_per_application(8.0)
+    assert eight_weekly - weekly == pytest.approx(3.5, abs=1.0)
+
+
+def _deliver_once(bonus: float) -> tuple[float, float, SME, ServiceProvider]:
+    """Deliver a human-capital programme to SME 0 over DIP at an agency with perfect dialogue and
+    access; return the managerial resource before and after."""
+    raw = small(
+        60,
+        1.0,
+        cocreation={"bonus": bonus},
+        agencies=agencies(dart={"dialogue": 1.0, "access": 1.0}, initial_fit=0.7),
+    )
+    model = SimsmeModel(lower(validate_scenario(raw)), 21)
+    sme = model.smes[0]
+    sme.channels |= 1 << channel_index("face_to_face")  # richness 1 for follow-up
+    agency = model.agencies_by_focus[HUMAN_CAPITAL][0]
+    application = Application(
+        sme=sme, agency=agency, focus=HUMAN_CAPITAL, offer_digital=True, digital=True
+    )
+    application.stage, application.approved = STAGE_DELIVERY, True
+    sme.application = application
+    before = sme.resources[MANAGERIAL]
+    agency.deliver_programme(application)
+    return before, sme.resources[MANAGERIAL], sme, agency
+
+
+def test_cocreation_bonus_raises_the_programme_effect() -> None:
+    """Same SME, same agency, same programme; only the co-creation bonus differs. With dialogue
+    = access = richness = 1 every DIP programme is co-created, and the gain in the raised
+    resource scales by (1 + bonus) (rules.programme_gain; 003 sections 4.2 and 5)."""
+    before0, after0, sme0, agency0 = _deliver_once(0.0)
+    before1, after1, sme1, agency1 = _deliver_once(1.0)
+    assert before0 == before1
+    gain0, gain1 = after0 - before0, after1 - before1
+    assert gain0 > 0.0
+    assert gain1 == pytest.approx(2.0 * gain0, rel=1e-12)
+    for sme, agency in ((sme0, agency0), (sme1, agency1)):
+        assert sme.cocreations == 1 and sme.approvals[HUMAN_CAPITAL] == 1
+        assert sme.application is None
+        assert agency.fit > 0.7  # the agency learned
+
+
+def test_conventional_programmes_are_never_cocreated() -> None:
+    """Co-creation needs DIP (003 section 4.2): every co-created programme came from a digital
+    application, and with agencies that never digitalise there is none."""
+    (block,) = runs(small(120, 12.0), (5,))  # default agencies digitalise in 2018
+    assert block.cocreated.sum() > 0
+    assert np.all(block.cocreated <= block.digital_applications)
+    raw = small(120, 12.0, agencies=agencies(digitalisation={"level": 0.0}))
+    (conventional,) = runs(raw, (5,))
+    assert conventional.approvals.sum() > 0 and conventional.cocreated.sum() == 0
+
+
+def test_referrals_from_exporting_neighbours_raise_export_entry() -> None:
+    """Each exporting neighbour adds the referral rate to a ready SME's opportunity rate (000,
+    Company B). 150 SMEs with 6 ties each over 6 years, 3 seeds: the exporter share rises by
+    about 0.15 with 2 referrals per year per exporting neighbour; the test asks for 0.08 (the
+    standard error of a share over 150 SMEs is about 0.04, less for a difference of runs from
+    the same seeds)."""
+
+    def shares(referral: float, degree: float) -> np.ndarray:
+        raw = small(
+            150,
+            6.0,
+            population={"network": {"mean_degree": degree}},
+            export_market={"referral_rate_per_year": referral},
+        )
+        return np.array([(b.export_step >= 0).mean() for b in runs(raw)])
+
+    gain = shares(2.0, 6.0) - shares(0.0, 6.0)
+    assert gain.mean() > 0.08 and np.all(gain > 0.0)
+
+
+def test_without_ties_the_referral_rate_changes_nothing() -> None:
+    """Referrals act only through exporting neighbours: with no network the runs are identical."""
+
+    def run(referral: float) -> RunBlock:
+        raw = small(
+            80,
+            4.0,
+            population={"network": {"mean_degree": 0.0}},
+            export_market={"referral_rate_per_year": referral},
+        )
+        return runs(raw, (2,))[0]
+
+    assert_blocks_equal(run(0.0), run(5.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Running many replications; outputs
+# ---------------------------------------------------------------------------------------------
+def test_run_blocks_is_independent_of_workers_and_in_replication_order() -> None:
+    scenario = validate_scenario(small(60, 2.0))
+    reps = np.array([3, 0, 5])
+    calls: list[int] = []
+    serial = list(run_blocks(scenario, reps, 8, workers=1, progress=calls.append, block_size=2))
+    parallel = list(run_blocks(lower(scenario), reps, 8, workers=2))
+    assert calls == [1, 1, 1]
+    assert [list(b.replication) for b in serial] == [[3, 0], [5]]
+    assert [list(b.replication) for b in parallel] == [[3, 0, 5]]
+    one = run_replication(scenario, 8, 5)
+    for name in RunBlock.__dataclass_fields__:
+        joined = np.concatenate([getattr(b, name) for b in serial])
+        np.testing.assert_array_equal(joined, getattr(parallel[0], name), err_msg=name)
+        np.testing.assert_array_equal(joined[2:], getattr(one, name), err_msg=name)
+
+
+def test_output_tables_are_made_from_mesa_blocks() -> None:
+    scenario = validate_scenario(small(60, 3.0))
+    arrays = lower(scenario)
+    block = run_replication(scenario, 4, 0)
+    names = list(scenario.channels)
+    smes = sme_table(block, arrays, names, [r.name for r in scenario.population.regions])
+    assert len(smes) == 60 and smes["exported"].sum() == (block.export_step >= 0).sum()
+    table = replication_table(block, arrays, scenario.time.start_date.year)
+    assert table["applications"].iloc[0] == block.applications.sum()
+    assert 0.0 <= table["share_exported"].iloc[0] <= 1.0
+
+
+def test_public_api() -> None:
+    for name in ("SimsmeModel", "SME", "ServiceProvider", "run_blocks", "run_replication"):
+        assert name in mesa_engine.__all__
+
+
+def test_a_released_model_is_garbage_collected() -> None:
+    """Mesa 3.3.1 keeps every model alive through ``Agent._ids`` (mesa issue 3179);
+    ``release`` drops that reference so in-process loops of replications do not grow."""
+    model = SimsmeModel(lower(validate_scenario(small(60, 0.5))), 1)
+    model.run()
+    ref = weakref.ref(model)
+    release(model)
+    del model
+    gc.collect()
+    assert ref() is None
