@@ -143,6 +143,9 @@ def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) 
         masked = np.where(exported, ttfe, np.nan)
         rows["median_ttfe_weeks"] = _nan_stat(np.nanmedian, masked)
         rows["mean_ttfe_weeks"] = _nan_stat(np.nanmean, masked)
+    rows["km_median_ttfe_weeks"] = np.array(
+        [_km_median(ttfe[r], exported[r]) for r in range(len(ttfe))]
+    )
     rows["share_exported_within_3y"] = (exported & (age <= BORN_GLOBAL_YEARS)).mean(axis=1)
     for y in range(1, arrays.n_years + 1):
         rows[f"share_exported_year_{y}"] = (exported & (ttfe <= y * 52.1775)).mean(axis=1)
@@ -182,6 +185,18 @@ def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) 
                 tot[:, y] > 0, dig[:, y] / tot[:, y], np.nan
             )
     return pd.DataFrame(rows)
+
+
+def _km_median(ttfe: np.ndarray, exported: np.ndarray) -> float:
+    """Kaplan-Meier median TTFE of one replication's SMEs (NaN when under half export).
+
+    Censoring-aware, unlike ``median_ttfe_weeks`` (the median among exporters only, MODEL.md
+    section 6), which is biased short whenever many SMEs have not exported by the horizon.
+    """
+    from simsme.analysis.survival import km_median_weighted
+
+    times, codes = np.unique(ttfe, return_inverse=True)
+    return km_median_weighted(codes, exported.astype(float), np.ones(len(ttfe)), times)
 
 
 def _nan_stat(fn, masked: np.ndarray) -> np.ndarray:

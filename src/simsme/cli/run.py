@@ -16,6 +16,7 @@ from simsme.scenario import load_scenario
 from simsme.scenario.loading import apply_overrides
 
 HEADLINE_SHOWN = (
+    "km_median_ttfe_weeks",
     "median_ttfe_weeks",
     "share_exported",
     "share_exported_within_3y",

@@ -12,6 +12,7 @@ from scipy import stats
 from simsme.scenario.schema import FOCUS_AREAS
 
 HEADLINE = (
+    "km_median_ttfe_weeks",
     "median_ttfe_weeks",
     "mean_ttfe_weeks",
     "share_exported",
