@@ -93,7 +93,15 @@ def test_movement_control_delays_conventional_smes_more_than_dip_users():
     [
         # co-creation shortens TTFE (003 sections 4.2, 5); it happens over DIP only, so both arms
         # deal with agencies that are digital from the start
-        ({}, {"cocreation.bonus": 0.0}),
+        # (without it: no larger programme effect, no added sourcing network, no agency learning)
+        (
+            {},
+            {
+                "cocreation.bonus": 0.0,
+                "cocreation.agency_learning_rate": 0.0,
+                "behaviour.capability.cocreation_sourcing_gain": 0.0,
+            },
+        ),
         # network ties shorten TTFE: external sourcing (004 Figure 4), referrals (000 Company B)
         ({}, {"population.network.mean_degree": 0.0}),
     ],

@@ -417,10 +417,11 @@ class Adoption(Strict):
         0.3, description="Intention below which an SME never adopts a channel."
     )
     rate_per_year: float = Field(
-        0.8,
+        0.49,
         ge=0.0,
         le=52.0,
-        description="Adoption hazard per year per unit of intention above the threshold.",
+        description="Adoption hazard per year per unit of intention above the threshold "
+        "(calibrated: 80% of 2021 applications online, 003 section 4.2; docs/model.md).",
     )
 
 
@@ -453,13 +454,14 @@ class Support(Strict):
     focus_weights: dict[FocusArea, NonNegFloat] = Field(
         default_factory=lambda: {
             "human_capital": 1.0,
-            "financing": 1.0,
-            "market_access": 1.0,
-            "innovation_technology": 1.0,
-            "infrastructure": 1.0,
+            "financing": 0.59,
+            "market_access": 0.04,
+            "innovation_technology": 0.04,
+            "infrastructure": 0.06,
         },
         description="Propensity to seek each focus area, multiplied by the SME's gap in the "
-        "resources it raises (calibrated to 003 Table 1).",
+        "resources it raises (calibrated: SMEs reached by focus area, 003 Table 1; relative to "
+        "human capital).",
     )
     gap_exponent: float = Field(
         2.0, ge=0.0, le=10.0, description="How strongly the choice follows the resource gap."
@@ -493,7 +495,9 @@ class Capability(Strict):
         description="Programme gains decay toward the initial endowment at this rate.",
     )
     readiness_threshold: Share = Field(
-        0.45, description="Export propensity at which an aware SME is ready to export."
+        0.51,
+        description="Export propensity at which an aware SME is ready to export (calibrated: "
+        "Company B's five years to first export, 003 section 4.1.2; docs/model.md).",
     )
 
 
@@ -508,9 +512,9 @@ class ExportMarket(Strict):
         description="Extra rate per exporting network neighbour (000, Company B).",
     )
     direct_threshold: Share = Field(
-        0.6,
+        0.66,
         description="Resource index (managerial, financial, market knowledge) above which an "
-        "export is more likely direct than indirect (004: 80% indirect).",
+        "export is more likely direct than indirect (calibrated: 80% indirect, 004 Table 2).",
     )
     direct_steepness: float = Field(
         0.05, gt=0.0, le=1.0, description="Logistic scale of the direct-mode probability."
@@ -688,14 +692,27 @@ class Agency(Strict):
 
 
 def default_agencies() -> list[Agency]:
-    """One agency per focus area (003 Table 1), conventional until the 2018 push to DIP (003 s4.2)."""
-    schedule = [DigitalisationStep(date=dt.date(2018, 1, 1), level=1.0)]
+    """One agency per focus area (003 Table 1), moving to DIP in steps (003 sections 4.1.1, 4.2, 5).
+
+    Digitalisation: none in 2010 ("Before 2010, traditional interaction was used"), a quarter of
+    exchanges from 2011 (e-mail, fax and SMS from 2011, 003 s4.1.1), half from 2015 (DIP named a
+    tool of the 11th Malaysia Plan, 003 s5), all from 2018 ("fully utilized after 2018", 003 s4.2).
+    Site visits ("factory and equipment evaluation", 003 Table 4) are made for programmes that
+    finance or install equipment, not for training or export promotion. Capacities keep every
+    agency below about half its capacity with the baseline's 1,000 SMEs (docs/model.md).
+    """
+    schedule = [
+        DigitalisationStep(date=dt.date(2011, 1, 1), level=0.25),
+        DigitalisationStep(date=dt.date(2015, 1, 1), level=0.5),
+        DigitalisationStep(date=dt.date(2018, 1, 1), level=1.0),
+    ]
     spec = [
-        ("training_agency", "human_capital", 6.0, 0.8, "human capital development (e.g. SME Corp)"),
-        ("financing_agency", "financing", 5.0, 0.6, "access to financing (e.g. SME Bank)"),
-        ("trade_agency", "market_access", 1.0, 0.2, "market access, Gate-to-Global style"),
-        ("technology_agency", "innovation_technology", 1.0, 0.4, "innovation and technology"),
-        ("infrastructure_agency", "infrastructure", 1.0, 0.5, "premises and equipment"),
+        # name, focus, capacity per week, selection rate, site-visit share, description
+        ("training_agency", "human_capital", 10.0, 0.8, 0.0, "human capital (e.g. SME Corp)"),
+        ("financing_agency", "financing", 8.0, 0.6, 0.3, "access to financing (e.g. SME Bank)"),
+        ("trade_agency", "market_access", 1.0, 0.2, 0.0, "market access, Gate-to-Global style"),
+        ("technology_agency", "innovation_technology", 1.0, 0.4, 0.3, "innovation, technology"),
+        ("infrastructure_agency", "infrastructure", 1.0, 0.5, 0.5, "premises and equipment"),
     ]
     return [
         Agency(
@@ -704,9 +721,10 @@ def default_agencies() -> list[Agency]:
             capacity_per_week=cap,
             selection_rate=sel,
             description=desc,
+            bureaucracy=Bureaucracy(site_visit_prob=visits),
             digitalisation=Digitalisation(level=0.0, schedule=list(schedule)),
         )
-        for name, focus, cap, sel, desc in spec
+        for name, focus, cap, sel, visits, desc in spec
     ]
 
 
