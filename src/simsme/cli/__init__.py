@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import sys
 
-from simsme.cli import run as _run  # noqa: F401  (registers run, validate, schema)
+from rich.markup import escape
+
 from simsme.cli.app import app
 from simsme.cli.common import err_console
 from simsme.errors import SimsmeError
 
+# Commands register on ``app`` when their module is imported; this order is the order of --help.
+# isort: off
+from simsme.cli import run as _run  # noqa: E402,F401  (run, validate, schema)
+from simsme.cli import sweep as _sweep  # noqa: E402,F401  (sweep, merge, sensitivity)
+from simsme.cli import analysis as _analysis  # noqa: E402,F401  (plot, compare)
+from simsme.cli import check as _check  # noqa: E402,F401  (check-model, calibrate)
+# isort: on
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user errors print one clear message and exit 2, never a traceback."""
+    """Entry point: user errors print one clear message and exit 2, never a traceback.
+
+    Usage errors (unknown option, missing argument) are typer's own, also with exit code 2.
+    """
     try:
         app(args=argv, prog_name="simsme", standalone_mode=True)
     except SimsmeError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         return err.exit_code
-    except KeyboardInterrupt:
-        err_console.print("interrupted: run the same command again to resume where it stopped")
-        return 130
     except SystemExit as exit_:
-        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     return 0
 
 

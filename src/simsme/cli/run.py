@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from simsme.cli.app import app
-from simsme.cli.common import console, progress_bar, summary_table
+from simsme.cli.common import console, err_console, progress_bar, summary_table
 from simsme.errors import SimsmeError
 from simsme.scenario import load_scenario
 from simsme.scenario.loading import apply_overrides
 
+INTERRUPTED = 130  # the shell's code for Ctrl-C
 HEADLINE_SHOWN = (
     "km_median_ttfe_weeks",
     "median_ttfe_weeks",
@@ -69,17 +70,25 @@ def run(
         cli_values.append(("seed", seed))
     resolved = apply_overrides(resolved, cli_values, source="command line")
     start = time.perf_counter()
-    with progress_bar(resolved.replications, f"{resolved.name} ({engine})", not quiet) as advance:
-        result = run_scenario(
-            resolved,
-            out=out,
-            engine=engine,
-            threads=threads,
-            with_smes=smes,
-            force_new=force_new,
-            progress=advance,
-            source=str(scenario),
+    try:
+        with progress_bar(
+            resolved.replications, f"{resolved.name} ({engine})", not quiet
+        ) as advance:
+            result = run_scenario(
+                resolved,
+                out=out,
+                engine=engine,
+                threads=threads,
+                with_smes=smes,
+                force_new=force_new,
+                progress=advance,
+                source=str(scenario),
+            )
+    except KeyboardInterrupt:
+        err_console.print(
+            "interrupted: finished replications are kept; run the same command again to resume"
         )
+        raise typer.Exit(INTERRUPTED) from None
     if quiet:
         return
     shown = {k: v for k, v in result.summary.items() if k in HEADLINE_SHOWN}
