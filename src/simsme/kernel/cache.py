@@ -66,22 +66,27 @@ def cache_dirs(source: Path) -> list[Path]:
     return dirs
 
 
-def clear_stale_caches() -> list[Path]:
+def clear_stale_caches(
+    sources: list[Path] | None = None, directories: dict[Path, set[str]] | None = None
+) -> list[Path]:
     """Delete the kernel's cached machine code wherever it was built from other sources.
 
-    Returns the cache files deleted (empty when every cache is current or none exists).
+    ``sources`` defaults to :func:`kernel_sources`, ``directories`` (cache folder -> names of the
+    modules whose cache files live there) to the folders of :func:`cache_dirs`. Returns the cache
+    files deleted (empty when every cache is current or none exists).
     """
     deleted: list[Path] = []
     try:
-        files = kernel_sources()
+        files = kernel_sources() if sources is None else list(sources)
         digest = sources_digest(files)
-        by_dir: dict[Path, set[str]] = {}
-        for source in files:
-            for d in cache_dirs(source):
-                by_dir.setdefault(d, set()).add(source.stem)
+        if directories is None:
+            directories = {}
+            for source in files:
+                for d in cache_dirs(source):
+                    directories.setdefault(d, set()).add(source.stem)
     except Exception:  # pragma: no cover - never break an import
         return deleted
-    for directory, modules in by_dir.items():
+    for directory, modules in directories.items():
         try:
             if not directory.is_dir():
                 continue

@@ -2,29 +2,48 @@
 
 Each replication ``r`` draws from its own ``Generator(PCG64(SeedSequence(seed, spawn_key=(r,))))``
 (the ``r``-th child of ``SeedSequence(seed).spawn``), so its results depend only on the scenario,
-the seed and ``r``, never on the number of threads or the order in which replications finish.
-Replications run on a thread pool; the compiled loop releases the GIL (``nogil=True``).
+the seed and ``r``, never on the number of threads, the block size or the order in which
+replications finish. Replications run on a thread pool; the compiled loop releases the GIL
+(``nogil=True``). Outputs come back block by block (:func:`run_blocks`), so memory stays bounded
+whatever the number of replications, and a run that could not fit is refused before it starts
+(:func:`check_memory`).
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import SimpleNamespace
 
 import numpy as np
 from numba import njit
 
 from simsme.errors import SimsmeError
+from simsme.kernel.params import Params, kernel_params
+from simsme.kernel.pcg64 import check_uniform
 from simsme.kernel.phases import step
-from simsme.kernel.state import init_state
+from simsme.kernel.state import (
+    F_FOUNDED_DAY,
+    F_WAIT_DAYS,
+    I_APPLICATIONS,
+    I_APPROVALS,
+    I_AWARE_STEP,
+    I_COCREATED,
+    I_DIGITAL_APPLICATIONS,
+    I_EXPORT_STEP,
+    I_MARKETS,
+    I_MODE,
+    I_REGION,
+    I_SIZE_CLASS,
+    L_CHANNELS,
+    L_CHANNELS_USED,
+    init_state,
+    state_bytes_per_sme,
+)
 from simsme.outputs import RunBlock
 from simsme.scenario.lowering import ScenarioArrays
-
-# Bytes of kernel state per SME (arrays in State, with a mean degree of 50 at most) and of raw
-# output per SME per replication (RunBlock); used to refuse runs that cannot fit in memory.
-STATE_BYTES_PER_SME = 420
-OUTPUT_BYTES_PER_SME = 120
 
 
 def replication_rng(seed: int | np.random.SeedSequence, replication: int) -> np.random.Generator:
@@ -40,6 +59,7 @@ def replication_rng(seed: int | np.random.SeedSequence, replication: int) -> np.
 def run_replication(
     rng,
     p,
+    kp,
     b,
     export_step,
     founded_day,
@@ -57,32 +77,50 @@ def run_replication(
     aware_step,
     year_channel_applications,
 ):
-    """Simulate one replication and write its outputs into row ``b`` of the block arrays."""
+    """Simulate one replication and write its outputs into row ``b`` of the block arrays.
+
+    ``rng`` is the replication's PCG64 generator (:func:`replication_rng`), ``p`` the lowered
+    scenario (for the population draw), ``kp`` its kernel view
+    (:func:`~simsme.kernel.params.kernel_params`). Returns False when a count does not fit the
+    output's integer type (then the block must not be used).
+    """
     s = init_state(rng, p)
-    for t in range(p.n_steps):
-        step(p, s, t, rng)
-    export_step[b, :] = s.export_step
-    founded_day[b, :] = s.founded_day
-    size_class[b, :] = s.size_class
-    region[b, :] = s.region
-    mode[b, :] = s.mode
-    markets[b, :] = s.markets
-    applications[b, :, :] = s.applications
-    approvals[b, :, :] = s.approvals
-    wait_days[b, :] = s.wait_days
-    digital_applications[b, :] = s.digital_applications
-    channels_used[b, :] = s.channels_used
-    channels_adopted[b, :] = s.channels
-    cocreated[b, :] = s.cocreated
-    aware_step[b, :] = s.aware_step
-    year_channel_applications[b, :, :] = s.year_channel_applications
+    for t in range(kp.n_steps):
+        step(kp, s, t, rng)
+    sf, si, sl = s.sf, s.si, s.sl
+    for i in range(kp.n_total):
+        export_step[b, i] = si[I_EXPORT_STEP, i]
+        founded_day[b, i] = sf[F_FOUNDED_DAY, i]
+        size_class[b, i] = si[I_SIZE_CLASS, i]
+        region[b, i] = si[I_REGION, i]
+        mode[b, i] = si[I_MODE, i]
+        markets[b, i] = si[I_MARKETS, i]
+        for f in range(5):
+            applications[b, i, f] = si[I_APPLICATIONS + f, i]
+            approvals[b, i, f] = si[I_APPROVALS + f, i]
+        wait_days[b, i] = sf[F_WAIT_DAYS, i]
+        digital_applications[b, i] = si[I_DIGITAL_APPLICATIONS, i]
+        channels_used[b, i] = sl[L_CHANNELS_USED, i]
+        channels_adopted[b, i] = sl[L_CHANNELS, i]
+        cocreated[b, i] = si[I_COCREATED, i]
+        aware_step[b, i] = si[I_AWARE_STEP, i]
+    fits = True
+    counts = s.year_channel_applications
+    limit = np.iinfo(year_channel_applications.dtype).max
+    for y in range(counts.shape[0]):
+        for c in range(counts.shape[1]):
+            if counts[y, c] > limit:
+                fits = False
+            year_channel_applications[b, y, c] = min(counts[y, c], limit)
+    return fits
 
 
-def _run_into(block: RunBlock, row: int, arrays: ScenarioArrays, seed) -> None:
+def _run_into(block: RunBlock, row: int, arrays: ScenarioArrays, params: Params, seed) -> bool:
     rng = replication_rng(seed, int(block.replication[row]))
-    run_replication(
+    return run_replication(
         rng,
         arrays,
+        params,
         row,
         block.export_step,
         block.founded_day,
@@ -103,25 +141,52 @@ def _run_into(block: RunBlock, row: int, arrays: ScenarioArrays, seed) -> None:
 
 
 def default_threads() -> int:
+    """Worker threads by default: the cores available to this process."""
     return max(
         1,
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
     )
 
 
+def output_bytes_per_sme() -> int:
+    """Bytes of raw output (:class:`~simsme.outputs.RunBlock`) per SME per replication."""
+    one = RunBlock.empty(SimpleNamespace(n_total=1, n_years=0, n_channels=0), np.zeros(1))
+    return sum(
+        a.nbytes
+        for name, a in vars(one).items()
+        if name not in ("replication", "year_channel_applications")
+    )
+
+
 def memory_needed(arrays: ScenarioArrays, block_size: int, threads: int) -> int:
-    """Bytes a run needs: per-thread state plus one block of raw outputs."""
-    n = arrays.n_total
-    per_sme_state = STATE_BYTES_PER_SME + 8 * arrays.n_channels + 8 * int(arrays.mean_degree)
-    per_sme_out = OUTPUT_BYTES_PER_SME
-    year_channel = 4 * arrays.n_years * arrays.n_channels
-    return threads * n * per_sme_state + block_size * (n * per_sme_out + year_channel)
+    """Bytes a run needs: each thread's state, the shared parameters and two blocks of raw
+    outputs (one being filled while the caller reads the other).
+
+    Python integers throughout, so the arithmetic cannot overflow at any size.
+    """
+    n = int(arrays.n_total)
+    n_steps, n_channels, n_agencies = (
+        int(arrays.n_steps),
+        int(arrays.n_channels),
+        int(arrays.n_agencies),
+    )
+    state = n * state_bytes_per_sme(n_channels, float(arrays.mean_degree))
+    state += 8 * int(arrays.n_years) * n_channels
+    params = 8 * n_steps * (n_agencies + n_channels + 3)
+    per_rep = n * output_bytes_per_sme() + 4 * int(arrays.n_years) * n_channels
+    return threads * state + params + 2 * int(block_size) * per_rep
 
 
 def check_memory(arrays: ScenarioArrays, block_size: int, threads: int) -> None:
-    """Refuse, before any work, a run whose arrays would not fit in available memory."""
+    """Refuse, before any work, a run whose arrays would not fit in available memory (or whose
+    indices would not fit the kernel's integer types)."""
     import psutil
 
+    if arrays.n_total >= np.iinfo(np.int32).max:
+        raise SimsmeError(
+            f"the kernel indexes SMEs with 32-bit integers; {arrays.n_total:,} SMEs (population "
+            "and entrants) is too many: reduce population.n_smes or population.entrants_per_year"
+        )
     need = memory_needed(arrays, block_size, threads)
     available = psutil.virtual_memory().available
     if need > 0.8 * available:
@@ -137,7 +202,7 @@ def block_size_for(
     arrays: ScenarioArrays, replications: int, threads: int, target_bytes: int = 256 * 2**20
 ) -> int:
     """Replications per block so that one block's raw outputs stay near ``target_bytes``."""
-    per_rep = arrays.n_total * OUTPUT_BYTES_PER_SME + 4 * arrays.n_years * arrays.n_channels
+    per_rep = arrays.n_total * output_bytes_per_sme() + 4 * arrays.n_years * arrays.n_channels
     size = max(1, target_bytes // max(per_rep, 1))
     size = max(size, threads)  # keep every thread busy
     return int(min(replications, size))
@@ -152,6 +217,9 @@ def run_blocks(
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[RunBlock]:
     """Run replications on the kernel, yielding blocks of raw outputs in replication order.
+
+    While the caller reads one block, the threads already fill the next, so at most two blocks
+    are held here at a time.
 
     Parameters
     ----------
@@ -171,14 +239,37 @@ def run_blocks(
     threads = threads or default_threads()
     block_size = block_size or block_size_for(arrays, len(reps), threads)
     check_memory(arrays, block_size, threads)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for start in range(0, len(reps), block_size):
-            block = RunBlock.empty(arrays, reps[start : start + block_size])
+    check_uniform()
+    params = kernel_params(arrays)
 
-            def work(row: int, block: RunBlock = block) -> None:
-                _run_into(block, row, arrays, seed)
-                if progress is not None:
-                    progress(1)
+    def work(block: RunBlock, row: int) -> bool:
+        fits = _run_into(block, row, arrays, params, seed)
+        if progress is not None:
+            progress(1)
+        return fits
 
-            list(pool.map(work, range(len(block.replication))))
+    def submit(start: int) -> tuple[RunBlock, list[Future]]:
+        block = RunBlock.empty(arrays, reps[start : start + block_size])
+        return block, [pool.submit(work, block, row) for row in range(len(block.replication))]
+
+    starts = iter(range(0, len(reps), block_size))
+    pool = ThreadPoolExecutor(max_workers=threads)
+    pending: deque[tuple[RunBlock, list[Future]]] = deque()
+    try:
+        first = next(starts, None)
+        if first is not None:
+            pending.append(submit(first))
+        while pending:
+            block, futures = pending.popleft()
+            fits = all([f.result() for f in futures])
+            following = next(starts, None)
+            if following is not None:
+                pending.append(submit(following))
+            if not fits:
+                raise SimsmeError(
+                    "applications per calendar year and channel exceed the output's 32-bit "
+                    "counters: reduce population.n_smes"
+                )
             yield block
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,14 +1,46 @@
 """The nine phases of one step (MODEL.md section 3) as numba functions over flat arrays.
 
-Each function has the name of the Mesa model's method for the same phase
+Each phase function has the name of the Mesa model's method for the same phase
 (``simsme.model.model.SimsmeModel``) and applies the same rules from :mod:`simsme.rules`.
-``p`` is the lowered scenario (:class:`~simsme.scenario.lowering.ScenarioArrays`), ``s`` the
-replication's :class:`~simsme.kernel.state.State`, ``t`` the step, ``rng`` the replication's
+``p`` is the kernel's view of the lowered scenario (:class:`~simsme.kernel.params.Params`), ``s``
+the replication's :class:`~simsme.kernel.state.State`, ``t`` the step, ``rng`` the replication's
 generator. Exporters are frozen at their first export (the end of their observation).
 
 News that reaches network neighbours (became aware, adopted a channel, exported) is applied after
 the phase that produced it, so within a phase every SME sees the same neighbourhood whatever the
-order in which SMEs are visited.
+order in which SMEs are visited. SMEs act in the order of their index.
+
+Speed without changing a single draw
+------------------------------------
+The kernel makes exactly the draws of the per-phase reference (the Mesa engine makes the same
+draws, and the equivalence tests compare the two draw for draw); it only avoids work whose
+outcome is already known, and does the rest with less overhead:
+
+* Only SMEs that act are visited: ``s.active`` lists the founded non-exporters in index order
+  (kept up to date by :func:`observe`).
+* Awareness (phase 2): an unaware SME's probability depends on the per-channel hazards, its
+  channels and its aware neighbours. It is cached per SME and recomputed (by the same formula,
+  so to the same bits) only when one of those changed.
+* Adoption (phase 3): the uniform draw is compared with a cached upper bound of the step's
+  adoption probability first; only when the draw falls below the bound is the probability
+  computed exactly (as before) and the draw compared with it, so the outcome is the same. The
+  bound holds until the SME's missing channels, its neighbours' channels, its technology (by a
+  programme) or the event push change: between programmes technology drifts monotonically toward
+  its fixed point (or oscillates with shrinking amplitude), so it stays in a window known in
+  advance, and the hazard rises with technology. The same window tells whether the total hazard
+  is surely positive (the reference then draws) or surely zero (it does not draw); an SME whose
+  window straddles a channel's intention threshold is evaluated exactly every step.
+* Export entry (phase 8): likewise, the draw is compared with a cached upper bound of the export
+  probability, valid until the SME's listing channels, exporting neighbours, programme or the
+  export demand change (a market-access programme's opportunity only ends, which lowers the rate).
+* Capabilities (phase 7) are updated in contiguous loops the compiler vectorises (exporters'
+  capabilities are updated too; nothing reads them again).
+* Uniform draws are computed inline (:func:`simsme.kernel.pcg64.uniform`, the same numbers as
+  ``rng.random()``), and the phases are compiled without reference counting (``KERNEL``).
+* The bodies of the Mesa model's event methods (``SME.submit_application``,
+  ``ServiceProvider.advance``, ``ServiceProvider.deliver_programme``,
+  ``SME.record_first_export``) are written inside the phase loops, on arrays bound to local names
+  before the loop.
 """
 
 from __future__ import annotations
@@ -17,11 +49,113 @@ import numpy as np
 from numba import njit
 
 from simsme import rules
-from simsme.kernel.state import marketplace_rate
+from simsme.kernel.params import (
+    AG_ACCESS,
+    AG_CAPACITY_PER_DAY,
+    AG_COMMITTEE_DAYS,
+    AG_DESK_DAYS,
+    AG_DIALOGUE,
+    AG_MISSING,
+    AG_PHYSICAL,
+    AG_RISK,
+    AG_SELECTION,
+    AG_SITE_VISIT,
+    AG_STAGE_FACTOR,
+    AG_TRANSPARENCY,
+    CH_BUREAUCRACY,
+    CH_DIGITAL,
+    CH_DISSEMINATION_REACH,
+    CH_EASE,
+    CH_EXPORT_REACH,
+    CH_LOG_MEDIAN,
+    CH_NEEDS_CONNECTIVITY,
+    CH_RICHNESS,
+    CH_SIGMA,
+    CH_USEFULNESS,
+    CH_VISIBILITY,
+    PR_CLEARS,
+    PR_DURATION_DAYS,
+    PR_FOCUS_WEIGHT,
+    PR_OPPORTUNITY,
+    PR_OPPORTUNITY_DAYS,
+    PR_RAISE,
+    REG_END,
+    REG_PENALTY,
+    REG_SHARE,
+    REG_START,
+    TAX_LOSS,
+    TAX_START,
+    TL_DEMAND,
+    TL_PUSH,
+    TL_REMOTE,
+)
+from simsme.kernel.pcg64 import uniform
+from simsme.kernel.state import (
+    C_ADOPT_EPOCH,
+    C_AWARE_EPOCH,
+    C_EXPORT_EPOCH,
+    C_N_ACTIVE,
+    C_N_FOUNDED,
+    C_NEW_EXPORTERS,
+    F_ADOPT_PBAR,
+    F_APP_DUE,
+    F_APP_SUBMITTED,
+    F_AWARE_P,
+    F_COINNOVATION,
+    F_DOWNTIME,
+    F_ENDOWMENT,
+    F_EXPORT_PBAR,
+    F_EXTERNAL,
+    F_MARKETPLACE,
+    F_NEXT_APPLY,
+    F_PENALTY,
+    F_PROGRAMME_RATE,
+    F_PROGRAMME_UNTIL,
+    F_PROPENSITY,
+    F_RESOURCES,
+    F_STRENGTH,
+    F_VALUE,
+    F_WAIT_DAYS,
+    G_AGENCY_FIT,
+    G_AGENCY_FREE_DAY,
+    G_DISSEMINATION_HAZARD,
+    G_PUBLIC_QA,
+    G_PUBLIC_QA_LAST,
+    G_SCRATCH,
+    I_ADOPT_CLASS,
+    I_ADOPT_STAMP,
+    I_APP_AGENCY,
+    I_APP_APPROVED,
+    I_APP_DIGITAL,
+    I_APP_FOCUS,
+    I_APP_OFFER_DIGITAL,
+    I_APP_SITE_VISIT,
+    I_APP_STAGE,
+    I_APPLICATIONS,
+    I_APPROVALS,
+    I_AWARE,
+    I_AWARE_NEIGHBOURS,
+    I_AWARE_STAMP,
+    I_AWARE_STEP,
+    I_COCREATED,
+    I_DIGITAL_APPLICATIONS,
+    I_EXPORT_STAMP,
+    I_EXPORT_STEP,
+    I_EXPORTED,
+    I_EXPORTING_NEIGHBOURS,
+    I_MARKETS,
+    I_MODE,
+    L_CHANNELS,
+    L_CHANNELS_USED,
+    STALE,
+    listing_rate,
+    update_active,
+)
 from simsme.scenario.lowering import (
     P_APPLICATION,
     P_DISSEMINATION,
     P_DOCUMENTS,
+    P_FOLLOW_UP,
     P_NOTIFICATION,
     STAGE_ASSESSMENT,
     STAGE_COMMITTEE,
@@ -36,15 +170,52 @@ from simsme.scenario.lowering import (
 INF = np.inf
 
 
-# Hot loops bind the arrays they use to local names first: numba handles the large ``p`` and
-# ``s`` tuples poorly inside a loop (hundreds of nanoseconds per access), locals cost nothing.
-# Rare paths (a submission, a stage change, an export) take ``p`` and ``s`` whole.
+def _nrt_option() -> bool:
+    """Whether this numba takes the (private) ``_nrt`` compile option."""
+    try:
+        njit(_nrt=False)(lambda: 0).compile(())
+    except Exception:  # pragma: no cover - depends on the numba version
+        return False
+    return True
+
+
+# Compile options of every function here. The phases never allocate: without numba's reference
+# counting (NRT) a call that passes the state and the parameters costs a few nanoseconds instead
+# of a microsecond (an atomic increment and decrement of each of their ~25 arrays). Should a
+# numba version not know the option, the kernel is only slower. Functions they call inherit the
+# setting unless they set it (``WITH_NRT``).
+_HAS_NRT_OPTION = _nrt_option()
+KERNEL = {"cache": True, "_nrt": False} if _HAS_NRT_OPTION else {"cache": True}
+WITH_NRT = {"cache": True, "_nrt": True} if _HAS_NRT_OPTION else {"cache": True}
+
+# Adoption classes of an SME while its cached bound holds (State.si[I_ADOPT_CLASS]).
+ADOPT_NONE = 0  # total hazard surely zero: the reference makes no draw
+ADOPT_SOME = 1  # total hazard surely positive: the reference draws; F_ADOPT_PBAR bounds it
+ADOPT_UNSURE = 2  # may cross zero: evaluate exactly every step
+
+# Slack on cached bounds, far above rounding (an ulp of exp, a drift of 1e-16 per step) and far
+# below anything that matters for speed.
+PROBABILITY_SLACK = 1e-9
+TECHNOLOGY_SLACK = 1e-9
+
+
+@njit(**WITH_NRT)
+def poisson(rng, mean):
+    """``rng.poisson(mean)``, compiled with reference counting (numba's implementation builds a
+    list for large means)."""
+    return rng.poisson(mean)
+
+
+@njit(**KERNEL, inline="always")
+def probability_bound(rate, dt_years):
+    """An upper bound, with slack for rounding, of ``step_probability(r)`` for every r <= rate."""
+    return min(1.0, rules.step_probability(rate, dt_years) * (1.0 + PROBABILITY_SLACK) + 1e-300)
 
 
 # ---------------------------------------------------------------------------------------------
 # 1. Events
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(**KERNEL)
 def apply_events(p, s, t, rng):
     """One-off shocks that start (or end) this step; timelines are read where they are used.
 
@@ -52,25 +223,30 @@ def apply_events(p, s, t, rng):
     propensity until they comply. Tax change (002, GST): financial accessibility falls.
     Events dated before the run apply at step 0.
     """
-    for k in range(p.reg_start.shape[0]):
-        if max(p.reg_start[k], 0) == t:
-            for i in range(p.n_total):
-                if rng.random() < p.reg_share[k]:
-                    s.penalty[i] = max(s.penalty[i], p.reg_penalty[k])
-        if p.reg_end[k] == t:
-            for i in range(p.n_total):
-                s.penalty[i] = 0.0
-    for k in range(p.tax_start.shape[0]):
-        if max(p.tax_start[k], 0) == t:
-            for i in range(p.n_total):
-                s.resources[i, 4] *= 1.0 - p.tax_loss[k]
-                s.endowment[i, 4] *= 1.0 - p.tax_loss[k]
+    reg, tax = p.reg, p.tax
+    n = p.n_total
+    penalty = s.sf[F_PENALTY]
+    for k in range(reg.shape[1]):
+        if max(reg[REG_START, k], 0.0) == t:
+            share, loss = reg[REG_SHARE, k], reg[REG_PENALTY, k]
+            for i in range(n):
+                if uniform(rng) < share:
+                    penalty[i] = max(penalty[i], loss)
+        if reg[REG_END, k] == t:
+            for i in range(n):
+                penalty[i] = 0.0
+    for k in range(tax.shape[1]):
+        if max(tax[TAX_START, k], 0.0) == t:
+            financial, endowment = s.sf[F_RESOURCES + 4], s.sf[F_ENDOWMENT + 4]
+            for i in range(n):
+                financial[i] *= 1.0 - tax[TAX_LOSS, k]
+                endowment[i] *= 1.0 - tax[TAX_LOSS, k]
 
 
 # ---------------------------------------------------------------------------------------------
 # 2. Dissemination
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(**KERNEL)
 def disseminate(p, s, t, rng):
     """Agencies push programme information; SMEs on those channels become aware.
 
@@ -79,101 +255,263 @@ def disseminate(p, s, t, rng):
     its channels (003 section 4.2) + word of mouth from aware neighbours.
     """
     blocked = p.tl_blocked[t]
-    today = t * p.step_days
-    founded, exported, aware, channels = s.founded_day, s.exported, s.aware, s.channels
-    indptr, aware_neighbours, hazard = s.indptr, s.aware_neighbours, s.dissemination_hazard
-    n_channels, wom_rate, dt_years = p.n_channels, p.wom_rate, p.dt_years
-    n_active = 0
-    for i in range(p.n_total):
-        if founded[i] <= today:
-            n_active += 1
-    for c in range(p.n_channels):
+    n_channels, n_agencies = p.n_channels, p.n_agencies
+    reach, digital = p.ch[CH_DISSEMINATION_REACH], p.ch[CH_DIGITAL]
+    access, accept, level = p.ag[AG_ACCESS], p.ag_accept, p.tl_level
+    hazard, qa_last = s.g[G_DISSEMINATION_HAZARD], s.g[G_PUBLIC_QA_LAST]
+    n_founded = s.c[C_N_FOUNDED]
+    renewed = False
+    for c in range(n_channels):
         h = 0.0
         if not (blocked >> c) & 1:
-            for a in range(p.n_agencies):
-                if (p.ag_accept[a, P_DISSEMINATION] >> c) & 1:
-                    share = p.tl_agency_level[t, a] if p.ch_digital[c] else 1.0
-                    h += p.ch_dissemination_reach[c] * p.ag_access[a] * share
-            h += p.qa_reach * s.public_qa_last[c] * 100.0 / max(n_active, 1)
-        s.dissemination_hazard[c] = h
-    changed = s.changed
+            for a in range(n_agencies):
+                if (accept[a, P_DISSEMINATION] >> c) & 1:
+                    share = level[t, a] if digital[c] else 1.0
+                    h += reach[c] * access[a] * share
+            h += p.qa_reach * qa_last[c] * 100.0 / max(n_founded, 1)
+        if h != hazard[c]:
+            renewed = True
+        hazard[c] = h
+    if renewed:
+        s.c[C_AWARE_EPOCH] += 1  # every cached awareness probability is stale
+    epoch = s.c[C_AWARE_EPOCH]
+    aware, stamp, aware_neighbours = s.si[I_AWARE], s.si[I_AWARE_STAMP], s.si[I_AWARE_NEIGHBOURS]
+    probability, channels = s.sf[F_AWARE_P], s.sl[L_CHANNELS]
+    indptr, neighbours, active, changed = s.indptr, s.neighbours, s.active, s.changed
+    wom_rate, dt_years = p.wom_rate, p.dt_years
     n_changed = 0
-    for i in range(p.n_total):
-        if aware[i] or exported[i] or founded[i] > today:
+    for k in range(s.c[C_N_ACTIVE]):
+        i = active[k]
+        if aware[i]:
             continue
-        h = 0.0
-        mask = channels[i]
-        for c in range(n_channels):
-            if (mask >> c) & 1:
-                h += hazard[c]
-        degree = indptr[i + 1] - indptr[i]
-        if degree > 0:
-            h += wom_rate * aware_neighbours[i] / degree
-        if rng.random() < rules.step_probability(h, dt_years):
+        if stamp[i] != epoch:
+            h = 0.0
+            mask = channels[i]
+            for c in range(n_channels):
+                if (mask >> c) & 1:
+                    h += hazard[c]
+            degree = indptr[i + 1] - indptr[i]
+            if degree > 0:
+                h += wom_rate * aware_neighbours[i] / degree
+            probability[i] = rules.step_probability(h, dt_years)
+            stamp[i] = epoch
+        if uniform(rng) < probability[i]:
             changed[n_changed] = i
             n_changed += 1
+    aware_step = s.si[I_AWARE_STEP]
     for k in range(n_changed):
         i = changed[k]
-        s.aware[i] = True
-        s.aware_step[i] = t
-        for e in range(s.indptr[i], s.indptr[i + 1]):
-            s.aware_neighbours[s.neighbours[e]] += 1
+        aware[i] = True
+        aware_step[i] = t
+        for e in range(indptr[i], indptr[i + 1]):
+            j = neighbours[e]
+            aware_neighbours[j] += 1
+            stamp[j] = STALE
 
 
 # ---------------------------------------------------------------------------------------------
 # 3. Adoption
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(**KERNEL)
+def adoption_hazards(
+    hazards,
+    missing,
+    technology,
+    neighbour_counts,
+    degree,
+    usefulness,
+    ease,
+    push,
+    w_useful,
+    w_ease,
+    w_social,
+    threshold,
+    rate,
+):
+    """Adoption hazard of each channel the SME is missing (in ``hazards``), and their total."""
+    total = 0.0
+    for c in range(hazards.shape[0]):
+        hazards[c] = 0.0
+        if (missing >> c) & 1:
+            norm = neighbour_counts[c] / degree if degree > 0 else 0.0
+            hazards[c] = rules.adoption_hazard(
+                usefulness[c],
+                ease[c],
+                technology,
+                norm,
+                push,
+                w_useful,
+                w_ease,
+                w_social,
+                threshold,
+                rate,
+            )
+            total += hazards[c]
+    return total
+
+
+@njit(**KERNEL)
+def technology_window(technology, endowment, growth, decay, dt_years):
+    """Bounds of an SME's technology competence from now until its next programme.
+
+    ``rules.resource_drift`` moves a resource r to r* + f (r - r*), with fixed point
+    r* = (growth + decay x endowment) / (growth + decay) and f = 1 - dt (growth + decay): for
+    0 <= f <= 1 it stays between r and r*; for -1 <= f < 0 it oscillates within r* +- |r - r*|.
+    """
+    rate = growth + decay
+    if rate > 0.0:
+        star = (growth + decay * endowment) / rate
+        factor = 1.0 - dt_years * rate
+        if factor >= 0.0:
+            lo, hi = min(technology, star), max(technology, star)
+        elif factor >= -1.0:
+            deviation = abs(technology - star)
+            lo, hi = star - deviation, star + deviation
+        else:  # unreachable within the schema's bounds; no usable window
+            lo, hi = -1e300, 1e300
+    else:
+        lo, hi = technology, technology
+    return lo - TECHNOLOGY_SLACK, hi + TECHNOLOGY_SLACK
+
+
+@njit(**KERNEL)
+def classify_adoption(
+    missing,
+    technology,
+    endowment,
+    neighbour_counts,
+    degree,
+    usefulness,
+    ease,
+    push,
+    w_useful,
+    w_ease,
+    w_social,
+    threshold,
+    rate,
+    growth,
+    decay,
+    dt_years,
+):
+    """Adoption class of an SME and an upper bound of its adoption probability, valid until its
+    missing channels, its neighbours' channels, its technology (a programme) or the push change.
+
+    The hazard of each channel rises with technology, so the totals at the ends of the technology
+    window bound the total (summed in the same order, :func:`adoption_hazards`) at every step
+    until then.
+    """
+    lo, hi = technology_window(technology, endowment, growth, decay, dt_years)
+    low = 0.0
+    high = 0.0
+    for c in range(usefulness.shape[0]):
+        if (missing >> c) & 1:
+            norm = neighbour_counts[c] / degree if degree > 0 else 0.0
+            low += rules.adoption_hazard(
+                usefulness[c], ease[c], lo, norm, push, w_useful, w_ease, w_social, threshold, rate
+            )
+            high += rules.adoption_hazard(
+                usefulness[c], ease[c], hi, norm, push, w_useful, w_ease, w_social, threshold, rate
+            )
+    if high <= 0.0:
+        return ADOPT_NONE, 0.0
+    if low > 0.0:
+        return ADOPT_SOME, probability_bound(high, dt_years)
+    return ADOPT_UNSURE, probability_bound(high, dt_years)
+
+
+@njit(**KERNEL)
 def adopt_channels(p, s, t, rng):
     """SMEs take up digital channels by the Technology Acceptance Model (002 section II.C).
 
     Each not-yet-used digital channel has an adoption hazard; at most one channel is adopted per
     step, chosen in proportion to its hazard.
     """
-    push = p.tl_adoption_push[t]
-    today = t * p.step_days
-    founded, exported, channels, indptr = s.founded_day, s.exported, s.channels, s.indptr
-    resources, channel_neighbours, hazards = s.resources, s.channel_neighbours, s.scratch
-    usefulness, ease, digital_mask, n_channels = (
-        p.ch_usefulness,
-        p.ch_ease,
-        p.digital_mask,
-        p.n_channels,
-    )
+    push = p.tl[TL_PUSH, t]
+    if t > 0 and push != p.tl[TL_PUSH, t - 1]:
+        s.c[C_ADOPT_EPOCH] += 1
+    epoch = s.c[C_ADOPT_EPOCH]
+    channels, technology = s.sl[L_CHANNELS], s.sf[F_RESOURCES + 3]
+    endowment, bound = s.sf[F_ENDOWMENT + 3], s.sf[F_ADOPT_PBAR]
+    stamp, kind = s.si[I_ADOPT_STAMP], s.si[I_ADOPT_CLASS]
+    indptr, neighbours, channel_neighbours = s.indptr, s.neighbours, s.channel_neighbours
+    active, changed = s.active, s.changed
+    hazards = s.g[G_SCRATCH, : p.n_channels]
+    usefulness, ease = p.ch[CH_USEFULNESS], p.ch[CH_EASE]
     w_useful, w_ease, w_social = p.w_useful, p.w_ease, p.w_social
     threshold, rate, dt_years = p.adopt_threshold, p.adopt_rate, p.dt_years
-    changed = s.changed
+    growth, decay = p.growth_rate, p.decay_rate
+    digital_mask, n_channels = p.digital_mask, p.n_channels
     n_changed = 0
-    for i in range(p.n_total):
-        if exported[i] or founded[i] > today:
-            continue
+    for k in range(s.c[C_N_ACTIVE]):
+        i = active[k]
         missing = digital_mask & ~channels[i]
         if missing == 0:
             continue
-        degree = indptr[i + 1] - indptr[i]
-        technology = resources[i, 3]
-        total = 0.0
-        for c in range(n_channels):
-            hazards[c] = 0.0
-            if (missing >> c) & 1:
-                norm = channel_neighbours[i, c] / degree if degree > 0 else 0.0
-                hazards[c] = rules.adoption_hazard(
-                    usefulness[c],
-                    ease[c],
-                    technology,
-                    norm,
-                    push,
-                    w_useful,
-                    w_ease,
-                    w_social,
-                    threshold,
-                    rate,
-                )
-                total += hazards[c]
-        if total <= 0.0:
-            continue
-        if rng.random() < rules.step_probability(total, dt_years):
-            pick = rng.random() * total
+        if stamp[i] != epoch:
+            degree = indptr[i + 1] - indptr[i]
+            kind[i], bound[i] = classify_adoption(
+                missing,
+                technology[i],
+                endowment[i],
+                channel_neighbours[i],
+                degree,
+                usefulness,
+                ease,
+                push,
+                w_useful,
+                w_ease,
+                w_social,
+                threshold,
+                rate,
+                growth,
+                decay,
+                dt_years,
+            )
+            stamp[i] = epoch
+        if kind[i] == ADOPT_NONE:
+            continue  # no channel reaches the intention threshold: no draw
+        if kind[i] == ADOPT_SOME:
+            u = uniform(rng)
+            if u >= bound[i]:
+                continue  # above the bound, so above the step's probability: no adoption
+            degree = indptr[i + 1] - indptr[i]
+            total = adoption_hazards(
+                hazards,
+                missing,
+                technology[i],
+                channel_neighbours[i],
+                degree,
+                usefulness,
+                ease,
+                push,
+                w_useful,
+                w_ease,
+                w_social,
+                threshold,
+                rate,
+            )
+        else:
+            degree = indptr[i + 1] - indptr[i]
+            total = adoption_hazards(
+                hazards,
+                missing,
+                technology[i],
+                channel_neighbours[i],
+                degree,
+                usefulness,
+                ease,
+                push,
+                w_useful,
+                w_ease,
+                w_social,
+                threshold,
+                rate,
+            )
+            if total <= 0.0:
+                continue
+            u = uniform(rng)
+        if u < rules.step_probability(total, dt_years):
+            pick = uniform(rng) * total
             chosen = -1
             for c in range(n_channels):
                 if hazards[c] > 0.0:
@@ -183,47 +521,55 @@ def adopt_channels(p, s, t, rng):
                         break
             changed[n_changed] = i * 64 + chosen
             n_changed += 1
+    marketplace, export_reach = s.sf[F_MARKETPLACE], p.ch[CH_EXPORT_REACH]
+    aware_stamp, export_stamp = s.si[I_AWARE_STAMP], s.si[I_EXPORT_STAMP]
     for k in range(n_changed):
         i = changed[k] // 64
         c = changed[k] % 64
-        s.channels[i] |= np.int64(1) << c
-        s.marketplace_rate[i] = marketplace_rate(p, s.channels[i])
-        for e in range(s.indptr[i], s.indptr[i + 1]):
-            s.channel_neighbours[s.neighbours[e], c] += 1
+        channels[i] |= np.int64(1) << c
+        marketplace[i] = listing_rate(channels[i], export_reach)
+        stamp[i] = STALE
+        aware_stamp[i] = STALE
+        export_stamp[i] = STALE
+        for e in range(indptr[i], indptr[i + 1]):
+            j = neighbours[e]
+            channel_neighbours[j, c] += 1
+            if not channels[j] & (np.int64(1) << c):
+                stamp[j] = STALE  # the social norm of a channel j is missing has risen
 
 
 # ---------------------------------------------------------------------------------------------
 # 4. Seeking support
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
+@njit(**KERNEL, inline="always")
 def is_ready(aware, propensity, penalty, threshold):
     """Aware and export propensity (less any regulation penalty) at the readiness threshold."""
     return aware and propensity * (1.0 - penalty) >= threshold
 
 
-@njit(cache=True)
-def choose_focus(p, s, i, rng):
+@njit(**KERNEL, inline="always")
+def choose_focus(rng, resources, i, penalty, prog, focus_agencies, gap_exponent, weights):
     """Focus area chosen in proportion to propensity x (gap in the resources it raises) ** k."""
-    weights = np.zeros(5)
     total = 0.0
     for f in range(5):
-        if p.n_agencies_by_focus[f] == 0:
+        weights[f] = 0.0
+        if focus_agencies[f, 0] == 0:
             continue
         gap = 0.0
         norm = 0.0
         for r in range(6):
-            if p.prog_raise[f, r] > 0.0:
-                gap += p.prog_raise[f, r] * (1.0 - s.resources[i, r])
-                norm += p.prog_raise[f, r]
+            if prog[PR_RAISE + r, f] > 0.0:
+                gap += prog[PR_RAISE + r, f] * (1.0 - resources[r, i])
+                norm += prog[PR_RAISE + r, f]
         if norm > 0.0:
             gap /= norm
-        if s.penalty[i] > 0.0 and p.prog_clears[f]:
+        if penalty > 0.0 and prog[PR_CLEARS, f]:
             gap = 1.0  # non-compliant SMEs need the R&D programme that restores compliance
-        weights[f] = rules.focus_choice_weight(p.focus_weight[f], gap, p.gap_exponent)
+        weights[f] = rules.focus_choice_weight(prog[PR_FOCUS_WEIGHT, f], gap, gap_exponent)
         total += weights[f]
     if total <= 0.0:
         return -1
-    pick = rng.random() * total
+    pick = uniform(rng) * total
     for f in range(5):
         if weights[f] > 0.0:
             pick -= weights[f]
@@ -232,337 +578,532 @@ def choose_focus(p, s, i, rng):
     return 4
 
 
-@njit(cache=True)
-def accepted_channels(p, s, i, a, purpose):
-    """Channels agency ``a`` accepts for ``purpose`` in SME ``i``'s open application."""
-    accepted = p.ag_accept[a, purpose]
-    if not s.app_offer_digital[i]:
-        accepted &= p.conventional_mask
+@njit(**KERNEL, inline="always")
+def accepted_channels(
+    accept, purpose, physical, offer_digital, remote, conventional_mask, documents_mask
+):
+    """Channels an agency takes for ``purpose`` in an open application (``accept``: the channels
+    it takes for that purpose at all).
+
+    Conventional channels only when it handles the application conventionally; documents only
+    over channels that carry them, and only on paper or in person when the committee needs a
+    physical proposal (003 section 4.1), except while it processes remotely (``remote``: under a
+    movement-control order) and handles the application over DIP (003 section 4.2).
+    """
+    accepted = accept
+    if not offer_digital:
+        accepted &= conventional_mask
     if purpose == P_DOCUMENTS:
-        accepted &= p.documents_mask
-        if p.ag_physical[a]:
-            accepted &= p.conventional_mask  # physical proposal for the committee (003)
+        accepted &= documents_mask
+        if physical and not (offer_digital and remote):
+            accepted &= conventional_mask  # physical proposal for the committee (003)
     return accepted
 
 
-@njit(cache=True)
-def exchange(p, s, i, a, purpose, day, rng):
-    """Days from ``day`` until one exchange for ``purpose`` is complete (waiting included).
+@njit(**KERNEL, inline="always")
+def exchange(
+    rng,
+    sme_channels,
+    accept,
+    purpose,
+    physical,
+    offer_digital,
+    downtime,
+    day,
+    stage_factor,
+    ch,
+    ch_order,
+    tl_blocked,
+    tl_slow,
+    tl_remote,
+    conventional_mask,
+    documents_mask,
+    step_days,
+):
+    """Days from ``day`` until one exchange for ``purpose`` is complete (waiting included), and
+    its channel.
 
-    The channel is chosen by :func:`simsme.rules.choose_channel`; when no shared channel works in
-    a step (blocked by an event, or down), the exchange waits for the next step. Returns ``inf``
-    when no channel becomes available before the horizon.
+    The channel is chosen by :func:`simsme.rules.choose_channel` among those the agency takes in
+    that step (:func:`accepted_channels`); when no shared channel works in a step (blocked by an
+    event, or down), the exchange waits for the next step. Returns ``(inf, -1)`` when no channel
+    becomes available before the horizon.
     """
-    accepted = accepted_channels(p, s, i, a, purpose)
-    step = int(day // p.step_days)
-    while step < p.n_steps:
+    step = int(day // step_days)
+    while step < tl_blocked.shape[0]:
+        accepted = accepted_channels(
+            accept,
+            purpose,
+            physical,
+            offer_digital,
+            tl_remote[step],
+            conventional_mask,
+            documents_mask,
+        )
         c = rules.choose_channel(
             rng,
-            s.channels[i],
+            sme_channels,
             accepted,
-            p.tl_blocked[step],
-            p.ch_order,
-            p.ch_needs_connectivity,
-            s.downtime[i],
+            tl_blocked[step],
+            ch_order,
+            ch[CH_NEEDS_CONNECTIVITY],
+            downtime,
         )
         if c >= 0:
-            start = max(day, step * p.step_days)
-            s.channels_used[i] |= np.int64(1) << c
-            s.public_qa[c] += p.ch_visibility[c]
-            return (
-                start
-                - day
-                + rules.exchange_days(
-                    rng,
-                    p.ch_log_median[c],
-                    p.ch_sigma[c],
-                    p.ch_bureaucracy[c],
-                    p.ag_stage_factor[a],
-                    p.tl_slow[step, c],
-                )
+            start = max(day, step * step_days)
+            days = rules.exchange_days(
+                rng,
+                ch[CH_LOG_MEDIAN, c],
+                ch[CH_SIGMA, c],
+                ch[CH_BUREAUCRACY, c],
+                stage_factor,
+                tl_slow[step, c],
             )
+            return start - day + days, c
         step += 1
-    return INF
+    return INF, -1
 
 
-@njit(cache=True)
+@njit(**KERNEL, inline="always")
+def site_visit_days(
+    rng,
+    sme_channels,
+    follow_up,
+    offer_digital,
+    downtime,
+    day,
+    stage_factor,
+    f2f,
+    ch,
+    ch_order,
+    tl_blocked,
+    tl_slow,
+    tl_remote,
+    step_days,
+):
+    """Days from ``day`` until the site visit is done, and its channel.
+
+    A site visit is face to face (channel ``f2f``). Under a movement-control order it waits until
+    allowed, unless the agency processes remotely and handles the application over DIP: then it
+    is a video visit over the preferred digital follow-up channel both share (``follow_up``: the
+    agency's digital follow-up channels; 003 section 4.2). Returns ``(inf, -1)`` if never before
+    the horizon.
+    """
+    step = int(day // step_days)
+    while step < tl_blocked.shape[0]:
+        visit = -1
+        if not (tl_blocked[step] >> f2f) & 1:
+            visit = f2f
+        elif tl_remote[step] and offer_digital:
+            visit = rules.choose_channel(
+                rng,
+                sme_channels,
+                follow_up,
+                tl_blocked[step],
+                ch_order,
+                ch[CH_NEEDS_CONNECTIVITY],
+                downtime,
+            )
+        if visit >= 0:
+            start = max(day, step * step_days)
+            days = rules.exchange_days(
+                rng,
+                ch[CH_LOG_MEDIAN, visit],
+                ch[CH_SIGMA, visit],
+                ch[CH_BUREAUCRACY, visit],
+                stage_factor,
+                tl_slow[step, visit],
+            )
+            return start - day + days, visit
+        step += 1
+    return INF, -1
+
+
+@njit(**KERNEL)
 def seek_support(p, s, t, rng):
     """An aware SME that is not ready applies for a programme over the best shared channel.
 
     It picks a focus area (:func:`choose_focus`), an agency with that focus, and submits over the
     preferred application channel both support; the agency handles the application digitally as
     far as it is digitalised (003 section 4.2). Without a working channel now, it tries again later.
+    The submission is the Mesa model's ``SME.submit_application``.
     """
     day = t * p.step_days
-    founded, exported, aware, stage = s.founded_day, s.exported, s.aware, s.app_stage
-    next_apply, propensity, penalty = s.next_apply_day, s.propensity, s.penalty
+    year = min(int(day / 365.25), p.n_years - 1)
+    sf, si, sl = s.sf, s.si, s.sl
+    aware, stage = si[I_AWARE], si[I_APP_STAGE]
+    next_apply, propensity, penalty = sf[F_NEXT_APPLY], sf[F_PROPENSITY], sf[F_PENALTY]
+    resources, downtime, due, submitted = (
+        sf[F_RESOURCES : F_RESOURCES + 6],
+        sf[F_DOWNTIME],
+        sf[F_APP_DUE],
+        sf[F_APP_SUBMITTED],
+    )
+    agency, focus, offer_digital, app_digital, approved, n_digital = (
+        si[I_APP_AGENCY],
+        si[I_APP_FOCUS],
+        si[I_APP_OFFER_DIGITAL],
+        si[I_APP_DIGITAL],
+        si[I_APP_APPROVED],
+        si[I_DIGITAL_APPLICATIONS],
+    )
+    channels, channels_used = sl[L_CHANNELS], sl[L_CHANNELS_USED]
+    public_qa, weights = s.g[G_PUBLIC_QA], s.g[G_SCRATCH]
+    applications, year_channel = (
+        si[I_APPLICATIONS : I_APPLICATIONS + 5],
+        s.year_channel_applications,
+    )
+    ch, ch_order, prog, focus_agencies = p.ch, p.ch_order, p.prog, p.focus_agencies
+    needs_connectivity, visibility, digital = (
+        ch[CH_NEEDS_CONNECTIVITY],
+        ch[CH_VISIBILITY],
+        ch[CH_DIGITAL],
+    )
+    ag_accept, physical, stage_factor = p.ag_accept, p.ag[AG_PHYSICAL], p.ag[AG_STAGE_FACTOR]
+    level, slow, blocked, remote = p.tl_level[t], p.tl_slow[t], p.tl_blocked[t], p.tl[TL_REMOTE, t]
+    conventional, documents, gap_exponent = p.conventional_mask, p.documents_mask, p.gap_exponent
     threshold = p.readiness_threshold
     chance = rules.step_probability(p.seek_rate, p.dt_years)
-    for i in range(p.n_total):
+    active = s.active
+    for k in range(s.c[C_N_ACTIVE]):
+        i = active[k]
         if (
-            exported[i]
-            or founded[i] > day
-            or not aware[i]
+            not aware[i]
             or stage[i] != STAGE_NONE
             or day < next_apply[i]
             or is_ready(aware[i], propensity[i], penalty[i], threshold)
         ):
             continue
-        if rng.random() < chance:
-            submit_application(p, s, i, t, rng)
-
-
-@njit(cache=True)
-def submit_application(p, s, i, t, rng):
-    """SME ``i`` picks a focus area and an agency and submits (or finds no working channel)."""
-    day = t * p.step_days
-    year = min(int(day / 365.25), p.n_years - 1)
-    f = choose_focus(p, s, i, rng)
-    if f < 0:
-        return
-    a = p.agencies_by_focus[f, int(rng.random() * p.n_agencies_by_focus[f])]
-    s.app_offer_digital[i] = rng.random() < p.tl_agency_level[t, a]
-    accepted = accepted_channels(p, s, i, a, P_APPLICATION)
-    c = rules.choose_channel(
-        rng,
-        s.channels[i],
-        accepted,
-        p.tl_blocked[t],
-        p.ch_order,
-        p.ch_needs_connectivity,
-        s.downtime[i],
-    )
-    if c < 0:
-        return
-    s.channels_used[i] |= np.int64(1) << c
-    s.public_qa[c] += p.ch_visibility[c]
-    s.app_agency[i] = a
-    s.app_focus[i] = f
-    s.app_stage[i] = STAGE_SUBMISSION
-    s.app_submitted[i] = day
-    s.app_digital[i] = p.ch_digital[c]
-    s.app_approved[i] = False
-    s.app_due[i] = day + rules.exchange_days(
-        rng,
-        p.ch_log_median[c],
-        p.ch_sigma[c],
-        p.ch_bureaucracy[c],
-        p.ag_stage_factor[a],
-        p.tl_slow[t, c],
-    )
-    s.applications[i, f] += 1
-    if p.ch_digital[c]:
-        s.digital_applications[i] += 1
-    s.year_channel_applications[year, c] += 1
+        if uniform(rng) >= chance:
+            continue
+        # submit_application: a focus area, an agency with that focus, a channel
+        f = choose_focus(rng, resources, i, penalty[i], prog, focus_agencies, gap_exponent, weights)
+        if f < 0:
+            continue
+        a = focus_agencies[f, 1 + int(uniform(rng) * focus_agencies[f, 0])]
+        offer = uniform(rng) < level[a]
+        offer_digital[i] = offer
+        accepted = accepted_channels(
+            ag_accept[a, P_APPLICATION],
+            P_APPLICATION,
+            physical[a],
+            offer,
+            remote,
+            conventional,
+            documents,
+        )
+        c = rules.choose_channel(
+            rng, channels[i], accepted, blocked, ch_order, needs_connectivity, downtime[i]
+        )
+        if c < 0:
+            continue
+        channels_used[i] |= np.int64(1) << c
+        public_qa[c] += visibility[c]
+        agency[i] = a
+        focus[i] = f
+        stage[i] = STAGE_SUBMISSION
+        submitted[i] = day
+        app_digital[i] = digital[c] != 0.0
+        approved[i] = False
+        due[i] = day + rules.exchange_days(
+            rng,
+            ch[CH_LOG_MEDIAN, c],
+            ch[CH_SIGMA, c],
+            ch[CH_BUREAUCRACY, c],
+            stage_factor[a],
+            slow[c],
+        )
+        applications[f, i] += 1
+        if digital[c]:
+            n_digital[i] += 1
+        year_channel[year, c] += 1
 
 
 # ---------------------------------------------------------------------------------------------
 # 5. Processing
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
-def advance_application(p, s, i, rng):
-    """Move SME ``i``'s application out of its current stage, which ends at ``app_due``.
+@njit(**KERNEL)
+def process_applications(p, s, t, rng):
+    """Advance every open application through all stages that end within this step.
 
     submission -> documents (rounds while something is missing) -> assessment (after waiting for
     the agency's capacity) -> site visit (some) -> committee (next sitting; decision) ->
-    notification -> delivery, or back to none when rejected (003 section 4.1).
+    notification -> delivery, or back to none when rejected (003 section 4.1). The body of the
+    loop is the Mesa model's ``ServiceProvider.advance`` (the stage ends at ``due``).
     """
-    a = s.app_agency[i]
-    stage = s.app_stage[i]
-    due = s.app_due[i]
-    if stage == STAGE_SUBMISSION:
-        s.app_stage[i] = STAGE_DOCUMENTS
-        s.app_due[i] = due + exchange(p, s, i, a, P_DOCUMENTS, due, rng)
-    elif stage == STAGE_DOCUMENTS:
-        missing = rules.missing_document_probability(
-            p.ag_missing[a], p.ag_transparency[a], p.ag_access[a]
-        )
-        if rng.random() < missing:
-            s.app_due[i] = due + exchange(p, s, i, a, P_DOCUMENTS, due, rng)
-        else:
-            start = max(due, s.agency_free_day[a])
-            s.agency_free_day[a] = start + 1.0 / p.ag_capacity_per_day[a]
-            s.app_stage[i] = STAGE_ASSESSMENT
-            s.app_site_visit[i] = p.face_to_face >= 0 and rng.random() < p.ag_site_visit[a]
-            s.app_due[i] = start + p.ag_desk_days[a] * p.ag_stage_factor[a]
-    elif stage == STAGE_ASSESSMENT and s.app_site_visit[i]:
-        s.app_stage[i] = STAGE_SITE_VISIT
-        s.app_due[i] = due + site_visit_days(p, s, i, a, due, rng)
-    elif stage == STAGE_ASSESSMENT or stage == STAGE_SITE_VISIT:
-        s.app_stage[i] = STAGE_COMMITTEE
-        s.app_due[i] = rules.next_committee_day(due, p.ag_committee_days[a])
-        merit = s.propensity[i]
-        s.app_approved[i] = rng.random() < rules.approval_probability(
-            p.ag_selection[a], p.ag_risk[a], merit
-        )
-    elif stage == STAGE_COMMITTEE:
-        s.app_stage[i] = STAGE_NOTIFICATION
-        s.app_due[i] = due + exchange(p, s, i, a, P_NOTIFICATION, due, rng)
-    elif stage == STAGE_NOTIFICATION:
-        s.wait_days[i] += due - s.app_submitted[i]
-        if s.app_approved[i]:
-            s.app_stage[i] = STAGE_DELIVERY
-            s.app_due[i] = due + p.prog_duration_days[s.app_focus[i]]
-        else:
-            s.app_stage[i] = STAGE_NONE
-            s.next_apply_day[i] = due + p.cooldown_days
-
-
-@njit(cache=True)
-def site_visit_days(p, s, i, a, day, rng):
-    """A site visit is face to face; under a movement-control order it waits until allowed."""
-    f2f = p.face_to_face
-    step = int(day // p.step_days)
-    while step < p.n_steps:
-        if not (p.tl_blocked[step] >> f2f) & 1:
-            start = max(day, step * p.step_days)
-            s.channels_used[i] |= np.int64(1) << f2f
-            return (
-                start
-                - day
-                + rules.exchange_days(
-                    rng,
-                    p.ch_log_median[f2f],
-                    p.ch_sigma[f2f],
-                    p.ch_bureaucracy[f2f],
-                    p.ag_stage_factor[a],
-                    p.tl_slow[step, f2f],
-                )
-            )
-        step += 1
-    return INF
-
-
-@njit(cache=True)
-def process_applications(p, s, t, rng):
-    """Advance every open application through all stages that end within this step."""
     end = (t + 1) * p.step_days
-    stage, due, exported = s.app_stage, s.app_due, s.exported
-    for i in range(p.n_total):
-        if exported[i]:
-            continue
+    sf, si, sl = s.sf, s.si, s.sl
+    stage, due, agency, focus = si[I_APP_STAGE], sf[F_APP_DUE], si[I_APP_AGENCY], si[I_APP_FOCUS]
+    offer_digital, site_visit, approved = (
+        si[I_APP_OFFER_DIGITAL],
+        si[I_APP_SITE_VISIT],
+        si[I_APP_APPROVED],
+    )
+    channels, channels_used, downtime = sl[L_CHANNELS], sl[L_CHANNELS_USED], sf[F_DOWNTIME]
+    propensity, wait, submitted, next_apply = (
+        sf[F_PROPENSITY],
+        sf[F_WAIT_DAYS],
+        sf[F_APP_SUBMITTED],
+        sf[F_NEXT_APPLY],
+    )
+    free_day, public_qa = s.g[G_AGENCY_FREE_DAY], s.g[G_PUBLIC_QA]
+    ag, ag_accept, ch, ch_order, prog = p.ag, p.ag_accept, p.ch, p.ch_order, p.prog
+    tl_blocked, tl_slow, tl_remote, step_days = (
+        p.tl_blocked,
+        p.tl_slow,
+        p.tl[TL_REMOTE],
+        p.step_days,
+    )
+    f2f, conventional, documents = p.face_to_face, p.conventional_mask, p.documents_mask
+    digital_mask, cooldown = p.digital_mask, p.cooldown_days
+    active = s.active
+    for k in range(s.c[C_N_ACTIVE]):
+        i = active[k]
         while stage[i] != STAGE_NONE and stage[i] != STAGE_DELIVERY and due[i] < end:
-            advance_application(p, s, i, rng)
+            a = agency[i]
+            current = stage[i]
+            day = due[i]
+            purpose = -1  # an exchange with the SME ends the stage
+            if current == STAGE_SUBMISSION:
+                stage[i] = STAGE_DOCUMENTS
+                purpose = P_DOCUMENTS
+            elif current == STAGE_DOCUMENTS:
+                missing = rules.missing_document_probability(
+                    ag[AG_MISSING, a], ag[AG_TRANSPARENCY, a], ag[AG_ACCESS, a]
+                )
+                if uniform(rng) < missing:
+                    purpose = P_DOCUMENTS
+                else:
+                    start = max(day, free_day[a])
+                    free_day[a] = start + 1.0 / ag[AG_CAPACITY_PER_DAY, a]
+                    stage[i] = STAGE_ASSESSMENT
+                    site_visit[i] = f2f >= 0 and uniform(rng) < ag[AG_SITE_VISIT, a]
+                    due[i] = start + ag[AG_DESK_DAYS, a] * ag[AG_STAGE_FACTOR, a]
+            elif current == STAGE_ASSESSMENT and site_visit[i]:
+                stage[i] = STAGE_SITE_VISIT
+                days, c = site_visit_days(
+                    rng,
+                    channels[i],
+                    ag_accept[a, P_FOLLOW_UP] & digital_mask,
+                    offer_digital[i],
+                    downtime[i],
+                    day,
+                    ag[AG_STAGE_FACTOR, a],
+                    f2f,
+                    ch,
+                    ch_order,
+                    tl_blocked,
+                    tl_slow,
+                    tl_remote,
+                    step_days,
+                )
+                if c >= 0:
+                    channels_used[i] |= np.int64(1) << c
+                due[i] = day + days
+            elif current == STAGE_ASSESSMENT or current == STAGE_SITE_VISIT:
+                stage[i] = STAGE_COMMITTEE
+                due[i] = rules.next_committee_day(day, ag[AG_COMMITTEE_DAYS, a])
+                merit = propensity[i]
+                approved[i] = uniform(rng) < rules.approval_probability(
+                    ag[AG_SELECTION, a], ag[AG_RISK, a], merit
+                )
+            elif current == STAGE_COMMITTEE:
+                stage[i] = STAGE_NOTIFICATION
+                purpose = P_NOTIFICATION
+            elif current == STAGE_NOTIFICATION:
+                wait[i] += day - submitted[i]
+                if approved[i]:
+                    stage[i] = STAGE_DELIVERY
+                    due[i] = day + prog[PR_DURATION_DAYS, focus[i]]
+                else:
+                    stage[i] = STAGE_NONE
+                    next_apply[i] = day + cooldown
+            if purpose >= 0:
+                days, c = exchange(
+                    rng,
+                    channels[i],
+                    ag_accept[a, purpose],
+                    purpose,
+                    ag[AG_PHYSICAL, a],
+                    offer_digital[i],
+                    downtime[i],
+                    day,
+                    ag[AG_STAGE_FACTOR, a],
+                    ch,
+                    ch_order,
+                    tl_blocked,
+                    tl_slow,
+                    tl_remote,
+                    conventional,
+                    documents,
+                    step_days,
+                )
+                if c >= 0:
+                    channels_used[i] |= np.int64(1) << c
+                    public_qa[c] += ch[CH_VISIBILITY, c]
+                due[i] = day + days
 
 
 # ---------------------------------------------------------------------------------------------
 # 6. Delivery and co-creation
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(**KERNEL)
 def deliver_programmes(p, s, t, rng):
     """Programmes that end this step raise the SME's resources (003 Table 5).
 
     Over DIP with good dialogue and access the programme is co-created: its effect is larger, it
     adds to the SME's external sourcing network, and the agency learns (its offer fits better)
-    (003 sections 4.2 and 5).
+    (003 sections 4.2 and 5). The body of the loop is the Mesa model's
+    ``ServiceProvider.deliver_programme``.
     """
     end = (t + 1) * p.step_days
-    stage, due, exported = s.app_stage, s.app_due, s.exported
-    for i in range(p.n_total):
-        if stage[i] == STAGE_DELIVERY and due[i] < end and not exported[i]:
-            deliver_programme(p, s, i, rng)
-
-
-@njit(cache=True)
-def deliver_programme(p, s, i, rng):
-    """SME ``i``'s programme ends: resources rise, co-creation may happen, the agency learns."""
-    a = s.app_agency[i]
-    f = s.app_focus[i]
-    follow_up = rules.cocreation_probability(
-        s.app_digital[i], p.ag_dialogue[a], p.ag_access[a], best_richness(p, s, i, a)
+    sf, si = s.sf, s.si
+    stage, due, agency, focus = si[I_APP_STAGE], sf[F_APP_DUE], si[I_APP_AGENCY], si[I_APP_FOCUS]
+    app_digital, cocreated_count, approvals = (
+        si[I_APP_DIGITAL],
+        si[I_COCREATED],
+        si[I_APPROVALS : I_APPROVALS + 5],
     )
-    cocreated = rng.random() < follow_up
-    for r in range(6):
-        if p.prog_raise[f, r] > 0.0:
-            s.resources[i, r] = rules.programme_gain(
-                s.resources[i, r],
-                p.prog_raise[f, r],
-                s.agency_fit[a],
-                cocreated,
-                p.cocreation_bonus,
-            )
-    if p.prog_opportunity[f] > 0.0:
-        s.programme_rate[i] = p.prog_opportunity[f]
-        s.programme_until_day[i] = s.app_due[i] + p.prog_opportunity_days[f]
-    if p.prog_clears[f]:
-        s.penalty[i] = 0.0
-    if cocreated:
-        s.cocreations[i] += 1
-        s.cocreated[i] += 1
-        s.agency_fit[a] += p.learning_rate * (1.0 - s.agency_fit[a])
-    s.approvals[i, f] += 1
-    s.app_stage[i] = STAGE_NONE
-    s.next_apply_day[i] = s.app_due[i] + p.cooldown_days
+    resources, programme_rate, programme_until = (
+        sf[F_RESOURCES : F_RESOURCES + 6],
+        sf[F_PROGRAMME_RATE],
+        sf[F_PROGRAMME_UNTIL],
+    )
+    penalty, external, strength, next_apply = (
+        sf[F_PENALTY],
+        sf[F_EXTERNAL],
+        sf[F_STRENGTH],
+        sf[F_NEXT_APPLY],
+    )
+    adopt_stamp, export_stamp = si[I_ADOPT_STAMP], si[I_EXPORT_STAMP]
+    channels, fit = s.sl[L_CHANNELS], s.g[G_AGENCY_FIT]
+    ag, ag_accept, prog, richness = p.ag, p.ag_accept, p.prog, p.ch[CH_RICHNESS]
+    bonus, gain, learning_rate, cooldown = (
+        p.cocreation_bonus,
+        p.cocreation_gain,
+        p.learning_rate,
+        p.cooldown_days,
+    )
+    active = s.active
+    for k in range(s.c[C_N_ACTIVE]):
+        i = active[k]
+        if stage[i] != STAGE_DELIVERY or due[i] >= end:
+            continue
+        # deliver_programme: resources rise, co-creation may happen, the agency learns
+        a = agency[i]
+        f = focus[i]
+        follow_up = rules.cocreation_probability(
+            app_digital[i],
+            ag[AG_DIALOGUE, a],
+            ag[AG_ACCESS, a],
+            best_richness(channels[i] & ag_accept[a, P_FOLLOW_UP], richness),
+        )
+        cocreated = uniform(rng) < follow_up
+        for r in range(6):
+            if prog[PR_RAISE + r, f] > 0.0:
+                resources[r, i] = rules.programme_gain(
+                    resources[r, i], prog[PR_RAISE + r, f], fit[a], cocreated, bonus
+                )
+        if prog[PR_OPPORTUNITY, f] > 0.0:
+            programme_rate[i] = prog[PR_OPPORTUNITY, f]
+            programme_until[i] = due[i] + prog[PR_OPPORTUNITY_DAYS, f]
+        if prog[PR_CLEARS, f]:
+            penalty[i] = 0.0
+        if cocreated:
+            cocreated_count[i] += 1
+            external[i] = rules.external_sourcing(strength[i], cocreated_count[i], gain)
+            fit[a] += learning_rate * (1.0 - fit[a])
+        approvals[f, i] += 1
+        stage[i] = STAGE_NONE
+        next_apply[i] = due[i] + cooldown
+        if prog[PR_RAISE + 3, f] > 0.0:
+            adopt_stamp[i] = STALE  # technology has risen
+        if prog[PR_OPPORTUNITY, f] > 0.0:
+            export_stamp[i] = STALE  # a market-access programme brings opportunities
 
 
-@njit(cache=True)
-def best_richness(p, s, i, a):
-    """Richness of the richest follow-up channel the SME and the agency share."""
-    shared = s.channels[i] & p.ag_accept[a, 3]
+@njit(**KERNEL)
+def best_richness(shared, richness):
+    """Richness of the richest follow-up channel in ``shared`` (the SME's and the agency's)."""
     best = 0.0
-    for c in range(p.n_channels):
-        if (shared >> c) & 1 and p.ch_richness[c] > best:
-            best = p.ch_richness[c]
+    for c in range(richness.shape[0]):
+        if (shared >> c) & 1 and richness[c] > best:
+            best = richness[c]
     return best
 
 
 # ---------------------------------------------------------------------------------------------
 # 7. Capability dynamics
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(**KERNEL)
 def update_capabilities(p, s, t, rng):
     """Resources drift; co-innovation, value proposition and export propensity follow their
-    targets along the paths of 004 Figure 4 (first-order adjustment)."""
-    today = t * p.step_days
-    founded, exported, res, endowment = s.founded_day, s.exported, s.resources, s.endowment
-    strength, cocreations = s.network_strength, s.cocreations
-    coinnovation, value, propensity = s.coinnovation, s.value, s.propensity
+    targets along the paths of 004 Figure 4 (first-order adjustment).
+
+    Every founded SME is updated, exporters included: an exporter's capabilities are never read
+    again (it is frozen, and they are not outputs), and contiguous loops over the rows let the
+    compiler use vector instructions. SMEs not founded yet keep their initial values.
+    """
+    sf = s.sf
+    res, endowment = sf[F_RESOURCES : F_RESOURCES + 6], sf[F_ENDOWMENT : F_ENDOWMENT + 6]
+    external = sf[F_EXTERNAL]  # external_sourcing(strength, co-created programmes), kept current
+    coinnovation, value, propensity = sf[F_COINNOVATION], sf[F_VALUE], sf[F_PROPENSITY]
     growth, decay, dt_years, adjust = p.growth_rate, p.decay_rate, p.dt_years, p.adjust
-    gain, b_int, b_ext, b_val, b_exp = (
-        p.cocreation_gain,
-        p.beta_internal,
-        p.beta_external,
-        p.beta_value,
-        p.beta_export,
-    )
-    for i in range(p.n_total):
-        if exported[i] or founded[i] > today:
-            continue
+    b_int, b_ext, b_val, b_exp = p.beta_internal, p.beta_external, p.beta_value, p.beta_export
+    n = p.n_total
+    if s.c[C_N_FOUNDED] == n:
         for r in range(6):
-            res[i, r] = rules.resource_drift(res[i, r], endowment[i, r], growth, decay, dt_years)
-        external = rules.external_sourcing(strength[i], cocreations[i], gain)
-        target = rules.coinnovation_target(res[i, 2], res[i, 3], external, b_int, b_ext)
-        coinnovation[i] += adjust * (target - coinnovation[i])
-        target = rules.value_target(coinnovation[i], res[i, 0], b_val)
-        value[i] += adjust * (target - value[i])
-        target = rules.export_propensity_target(value[i], res[i, 5], res[i, 4], b_exp)
-        propensity[i] += adjust * (target - propensity[i])
+            level, initial = res[r], endowment[r]
+            for i in range(n):
+                level[i] = rules.resource_drift(level[i], initial[i], growth, decay, dt_years)
+        firm, technology, managerial = res[2], res[3], res[0]
+        financial, market = res[4], res[5]
+        for i in range(n):
+            target = rules.coinnovation_target(firm[i], technology[i], external[i], b_int, b_ext)
+            coinnovation[i] += adjust * (target - coinnovation[i])
+            target = rules.value_target(coinnovation[i], managerial[i], b_val)
+            value[i] += adjust * (target - value[i])
+            target = rules.export_propensity_target(value[i], market[i], financial[i], b_exp)
+            propensity[i] += adjust * (target - propensity[i])
+    else:  # some SMEs are not founded yet: only the founded ones change
+        active = s.active
+        for k in range(s.c[C_N_ACTIVE]):
+            i = active[k]
+            for r in range(6):
+                res[r, i] = rules.resource_drift(
+                    res[r, i], endowment[r, i], growth, decay, dt_years
+                )
+            target = rules.coinnovation_target(res[2, i], res[3, i], external[i], b_int, b_ext)
+            coinnovation[i] += adjust * (target - coinnovation[i])
+            target = rules.value_target(coinnovation[i], res[0, i], b_val)
+            value[i] += adjust * (target - value[i])
+            target = rules.export_propensity_target(value[i], res[5, i], res[4, i], b_exp)
+            propensity[i] += adjust * (target - propensity[i])
 
 
 # ---------------------------------------------------------------------------------------------
 # 8. Export entry
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(**KERNEL)
 def enter_exports(p, s, t, rng):
     """Ready SMEs meet export opportunities and take the first one (first export).
 
     The mode is indirect unless the SME is well resourced (004: 80% indirect, 20% direct).
     """
     day = t * p.step_days
-    demand = p.tl_demand[t]
-    founded, exported, aware, propensity, penalty = (
-        s.founded_day,
-        s.exported,
-        s.aware,
-        s.propensity,
-        s.penalty,
-    )
-    programme_rate, programme_until, marketplace = (
-        s.programme_rate,
-        s.programme_until_day,
-        s.marketplace_rate,
-    )
-    exporting_neighbours, changed = s.exporting_neighbours, s.changed
+    demand = p.tl[TL_DEMAND, t]
+    if t > 0 and demand != p.tl[TL_DEMAND, t - 1]:
+        s.c[C_EXPORT_EPOCH] += 1
+    epoch = s.c[C_EXPORT_EPOCH]
+    sf, si = s.sf, s.si
+    aware, propensity, penalty = si[I_AWARE], sf[F_PROPENSITY], sf[F_PENALTY]
+    programme_rate, programme_until = sf[F_PROGRAMME_RATE], sf[F_PROGRAMME_UNTIL]
+    marketplace, exporting_neighbours = sf[F_MARKETPLACE], si[I_EXPORTING_NEIGHBOURS]
+    stamp, bound = si[I_EXPORT_STAMP], sf[F_EXPORT_PBAR]
+    resources = sf[F_RESOURCES : F_RESOURCES + 6]
+    mode, markets, export_step = si[I_MODE], si[I_MARKETS], si[I_EXPORT_STEP]
+    direct_threshold, direct_steepness = p.direct_threshold, p.direct_steepness
+    extra_markets = p.extra_markets
+    active, changed = s.active, s.changed
     threshold, base, referral, dt_years = (
         p.readiness_threshold,
         p.base_opportunity,
@@ -570,59 +1111,80 @@ def enter_exports(p, s, t, rng):
         p.dt_years,
     )
     n_changed = 0
-    for i in range(p.n_total):
-        if (
-            exported[i]
-            or founded[i] > day
-            or not is_ready(aware[i], propensity[i], penalty[i], threshold)
-        ):
+    for k in range(s.c[C_N_ACTIVE]):
+        i = active[k]
+        if not is_ready(aware[i], propensity[i], penalty[i], threshold):
             continue
+        if stamp[i] != epoch:
+            programme = programme_rate[i] if day < programme_until[i] else 0.0
+            rate = rules.opportunity_rate(
+                base, marketplace[i], programme, referral, exporting_neighbours[i], demand
+            )
+            bound[i] = probability_bound(rate, dt_years)
+            stamp[i] = epoch
+        u = uniform(rng)
+        if u >= bound[i]:
+            continue  # above the bound, so above the step's probability: no export
         programme = programme_rate[i] if day < programme_until[i] else 0.0
         rate = rules.opportunity_rate(
             base, marketplace[i], programme, referral, exporting_neighbours[i], demand
         )
-        if rng.random() < rules.step_probability(rate, dt_years):
-            record_first_export(p, s, i, t, rng)
+        if u < rules.step_probability(rate, dt_years):
+            # record_first_export: mode (indirect unless well resourced, 004) and markets
+            index = rules.resource_index(resources[0, i], resources[4, i], resources[5, i])
+            direct = uniform(rng) < rules.direct_export_probability(
+                index, direct_threshold, direct_steepness
+            )
+            mode[i] = 2 if direct else 1
+            markets[i] = 1 + poisson(rng, extra_markets * index)
+            export_step[i] = t
             changed[n_changed] = i
             n_changed += 1
+    exported, indptr, neighbours = si[I_EXPORTED], s.indptr, s.neighbours
+    s.c[C_NEW_EXPORTERS] = n_changed
     for k in range(n_changed):
         i = changed[k]
-        s.exported[i] = True
-        for e in range(s.indptr[i], s.indptr[i + 1]):
-            s.exporting_neighbours[s.neighbours[e]] += 1
-
-
-@njit(cache=True)
-def record_first_export(p, s, i, t, rng):
-    """Mode (indirect unless well resourced, 004) and markets of SME ``i``'s first export."""
-    res = s.resources
-    index = rules.resource_index(res[i, 0], res[i, 4], res[i, 5])
-    direct = rng.random() < rules.direct_export_probability(
-        index, p.direct_threshold, p.direct_steepness
-    )
-    s.mode[i] = 2 if direct else 1
-    s.markets[i] = 1 + rng.poisson(p.extra_markets * index)
-    s.export_step[i] = t
+        exported[i] = True
+        for e in range(indptr[i], indptr[i + 1]):
+            j = neighbours[e]
+            exporting_neighbours[j] += 1
+            stamp[j] = STALE
 
 
 # ---------------------------------------------------------------------------------------------
 # 9. Observation
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(**KERNEL)
 def observe(p, s, t, rng):
-    """Roll the per-step counters; at the horizon, charge open applications their waiting time."""
+    """Roll the per-step counters; at the horizon, charge open applications their waiting time.
+
+    Then list the SMEs that act in the next step (founded by then, not exported).
+    """
+    qa, qa_last = s.g[G_PUBLIC_QA], s.g[G_PUBLIC_QA_LAST]
     for c in range(p.n_channels):
-        s.public_qa_last[c] = s.public_qa[c]
-        s.public_qa[c] = 0.0
+        qa_last[c] = qa[c]
+        qa[c] = 0.0
+    stage, exported = s.si[I_APP_STAGE], s.si[I_EXPORTED]
     if t == p.n_steps - 1:
         horizon = p.n_steps * p.step_days
+        wait, submitted = s.sf[F_WAIT_DAYS], s.sf[F_APP_SUBMITTED]
         for i in range(p.n_total):
-            stage = s.app_stage[i]
-            if stage != STAGE_NONE and stage != STAGE_DELIVERY and not s.exported[i]:
-                s.wait_days[i] += horizon - s.app_submitted[i]
+            if stage[i] != STAGE_NONE and stage[i] != STAGE_DELIVERY and not exported[i]:
+                wait[i] += horizon - submitted[i]
+    elif p.n_total > p.n_initial:
+        update_active(s, t + 1)  # entrants may be founded
+    elif s.c[C_NEW_EXPORTERS] > 0:
+        active = s.active
+        n_active = 0
+        for k in range(s.c[C_N_ACTIVE]):
+            i = active[k]
+            if not exported[i]:
+                active[n_active] = i
+                n_active += 1
+        s.c[C_N_ACTIVE] = n_active
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def step(p, s, t, rng):
     """One step: the nine phases in the order of MODEL.md section 3."""
     apply_events(p, s, t, rng)

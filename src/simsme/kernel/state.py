@@ -1,7 +1,20 @@
-"""Kernel state: one flat array per SME attribute, and the initial population draw.
+"""Kernel state: per-SME attributes stacked into a few arrays, and the initial population draw.
 
 The population is drawn exactly as the Mesa model's ``SimsmeModel._create_population`` draws it
-(same distributions; see ``simsme/model/model.py``), from the replication's own generator.
+(same distributions, same draws in the same order; see ``simsme/model/model.py``), from the
+replication's own generator.
+
+Layout. Numba passes a tuple argument member by member, at a few nanoseconds per array, and the
+phases are called every step with the whole state; so the per-SME attributes are rows of three
+stacked arrays (``sf`` float64, ``si`` int32, ``sl`` int64 bit masks), named by the row constants
+below, instead of fifty separate arrays. Rows are contiguous, so a phase binds the rows it uses
+to local names (``propensity = s.sf[F_PROPENSITY]``) and indexes them by SME as before.
+
+Besides the model's state, three per-SME caches let the phases skip work whose result is known
+(see :mod:`simsme.kernel.phases`): the awareness probability (``F_AWARE_P``), a bound on the
+adoption probability (``F_ADOPT_PBAR``, ``I_ADOPT_CLASS``) and a bound on the export probability
+(``F_EXPORT_PBAR``). Each is valid while its stamp (``I_*_STAMP``) equals the phase's epoch
+counter in ``s.c``; a stamp of -1 marks it stale.
 """
 
 from __future__ import annotations
@@ -12,68 +25,109 @@ import numpy as np
 from numba import njit
 
 from simsme import rules
+from simsme.kernel.pcg64 import uniform
+
+# rows of State.sf: float64 [F_ROWS, N]
+F_DOWNTIME = 0
+F_FOUNDED_DAY = 1
+F_COINNOVATION = 2
+F_VALUE = 3
+F_PROPENSITY = 4
+F_PENALTY = 5  # readiness lost to a regulation until compliant
+F_STRENGTH = 6  # network strength
+F_EXTERNAL = 7  # external sourcing (a function of strength and co-created programmes)
+F_MARKETPLACE = 8  # export-opportunity rate from listed channels
+F_PROGRAMME_RATE = 9
+F_PROGRAMME_UNTIL = 10
+F_NEXT_APPLY = 11
+F_APP_DUE = 12
+F_APP_SUBMITTED = 13
+F_WAIT_DAYS = 14
+F_AWARE_P = 15  # cache: awareness probability this step
+F_ADOPT_PBAR = 16  # cache: upper bound on the adoption probability
+F_EXPORT_PBAR = 17  # cache: upper bound on the export probability
+F_RESOURCES = 18  # six rows, resources (RESOURCES order)
+F_ENDOWMENT = 24  # six rows, initial resources (gains decay toward them)
+F_ROWS = 30
+
+# rows of State.si: int32 [I_ROWS, N]
+I_SIZE_CLASS = 0
+I_REGION = 1
+I_AWARE = 2
+I_EXPORTED = 3
+I_EXPORT_STEP = 4
+I_AWARE_STEP = 5
+I_COCREATED = 6  # co-created programmes
+I_AWARE_NEIGHBOURS = 7
+I_EXPORTING_NEIGHBOURS = 8
+I_APP_AGENCY = 9
+I_APP_FOCUS = 10
+I_APP_STAGE = 11
+I_APP_OFFER_DIGITAL = 12
+I_APP_DIGITAL = 13
+I_APP_SITE_VISIT = 14
+I_APP_APPROVED = 15
+I_DIGITAL_APPLICATIONS = 16
+I_MODE = 17
+I_MARKETS = 18
+I_FOUND_STEP = 19  # first step at which the SME exists
+I_AWARE_STAMP = 20
+I_ADOPT_STAMP = 21
+I_ADOPT_CLASS = 22
+I_EXPORT_STAMP = 23
+I_APPLICATIONS = 24  # five rows, by focus area
+I_APPROVALS = 29  # five rows, by focus area
+I_ROWS = 34
+
+# rows of State.sl: int64 [L_ROWS, N]
+L_CHANNELS = 0  # bit mask of channels the SME uses
+L_CHANNELS_USED = 1  # bit mask of channels used in exchanges with agencies
+L_ROWS = 2
+
+# rows of State.g: float64 [G_ROWS, max(C, A, 5)]
+G_AGENCY_FREE_DAY = 0
+G_AGENCY_FIT = 1
+G_DISSEMINATION_HAZARD = 2
+G_PUBLIC_QA = 3  # public exchanges this step
+G_PUBLIC_QA_LAST = 4  # ... and in the previous step
+G_SCRATCH = 5
+G_ROWS = 6
+
+# entries of State.c: int64 counters
+C_N_ACTIVE = 0  # SMEs in State.active (founded, not exported)
+C_N_FOUNDED = 1  # SMEs founded so far, exporters included
+C_AWARE_EPOCH = 2
+C_ADOPT_EPOCH = 3
+C_EXPORT_EPOCH = 4
+C_NEW_EXPORTERS = 5  # SMEs that exported this step
+C_ROWS = 6
+
+STALE = -1
 
 
 class State(NamedTuple):
-    """Mutable state of one replication (structure of arrays)."""
+    """Mutable state of one replication (stacked structure of arrays)."""
 
-    # SME attributes [N]
-    size_class: np.ndarray
-    region: np.ndarray
-    downtime: np.ndarray
-    founded_day: np.ndarray
-    resources: np.ndarray  # [N, 6]
-    endowment: np.ndarray  # [N, 6] initial resources (gains decay toward them)
-    coinnovation: np.ndarray
-    value: np.ndarray
-    propensity: np.ndarray
-    channels: np.ndarray  # int64 bit mask of channels the SME uses
-    aware: np.ndarray
-    exported: np.ndarray
-    export_step: np.ndarray
-    penalty: np.ndarray  # readiness lost to a regulation until compliant
-    cocreations: np.ndarray
-    network_strength: np.ndarray
-    marketplace_rate: np.ndarray
-    programme_rate: np.ndarray
-    programme_until_day: np.ndarray
-    next_apply_day: np.ndarray
-    # network (CSR) and neighbour counts
-    indptr: np.ndarray
-    neighbours: np.ndarray
-    aware_neighbours: np.ndarray
-    exporting_neighbours: np.ndarray
-    channel_neighbours: np.ndarray  # [N, C] neighbours using each channel
-    # the SME's open application
-    app_agency: np.ndarray
-    app_focus: np.ndarray
-    app_stage: np.ndarray
-    app_due: np.ndarray
-    app_submitted: np.ndarray
-    app_offer_digital: np.ndarray
-    app_digital: np.ndarray
-    app_site_visit: np.ndarray
-    app_approved: np.ndarray
-    # per-SME records
-    applications: np.ndarray  # [N, 5]
-    approvals: np.ndarray  # [N, 5]
-    wait_days: np.ndarray
-    digital_applications: np.ndarray
-    channels_used: np.ndarray
-    cocreated: np.ndarray
-    mode: np.ndarray
-    markets: np.ndarray
-    aware_step: np.ndarray
-    # agencies [A]
-    agency_free_day: np.ndarray
-    agency_fit: np.ndarray
-    # per-step scratch
-    dissemination_hazard: np.ndarray  # [C]
-    public_qa: np.ndarray  # [C] public exchanges this step
-    public_qa_last: np.ndarray  # [C] ... and in the previous step
-    changed: np.ndarray  # [N] SMEs whose news must reach their neighbours after a phase
-    scratch: np.ndarray  # [C] per-channel scratch space
-    year_channel_applications: np.ndarray  # [Y, C]
+    sf: np.ndarray  # [F_ROWS, N] float64
+    si: np.ndarray  # [I_ROWS, N] int32
+    sl: np.ndarray  # [L_ROWS, N] int64
+    indptr: np.ndarray  # [N + 1] int64, network in CSR form
+    neighbours: np.ndarray  # [2m] int32
+    channel_neighbours: np.ndarray  # [N, C] int32, neighbours using each channel
+    g: np.ndarray  # [G_ROWS, W] float64, agencies and per-channel values
+    c: np.ndarray  # [C_ROWS] int64 counters
+    active: np.ndarray  # [N] int64, founded non-exporters in index order (first c[C_N_ACTIVE])
+    changed: np.ndarray  # [N] int64, news to pass on to neighbours after a phase
+    year_channel_applications: np.ndarray  # [Y, C] int64
+
+
+def state_bytes_per_sme(n_channels: int, mean_degree: float) -> int:
+    """Bytes of :class:`State` per SME, with the network's temporaries while it is drawn."""
+    per_sme = 8 * F_ROWS + 4 * I_ROWS + 8 * L_ROWS + 8 + 4 * n_channels + 8 + 8
+    # neighbours (int32, 2m = N x mean degree) plus draw_network's ends (int64 pairs), degree
+    # and fill (int64) while the network is drawn
+    per_sme += int(np.ceil(mean_degree)) * (4 + 8) + 16
+    return per_sme
 
 
 @njit(cache=True)
@@ -87,8 +141,8 @@ def draw_network(rng, n, mean_degree):
     ends = np.empty((m, 2), dtype=np.int64)
     degree = np.zeros(n, dtype=np.int64)
     for e in range(m):
-        a = int(rng.random() * n)
-        b = int(rng.random() * (n - 1))
+        a = int(uniform(rng) * n)
+        b = int(uniform(rng) * (n - 1))
         if b >= a:
             b += 1
         ends[e, 0] = a
@@ -117,121 +171,119 @@ def draw_resource(rng, mean, concentration):
 
 
 @njit(cache=True)
-def init_state(rng, p):
-    """Draw the initial population of one replication (MODEL.md section 5)."""
-    n = p.n_total
-    C = p.n_channels
-    indptr, neighbours = draw_network(rng, n, p.mean_degree)
-    s = State(
-        np.zeros(n, np.int8),
-        np.zeros(n, np.int8),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros((n, 6)),
-        np.zeros((n, 6)),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n, np.int64),
-        np.zeros(n, np.bool_),
-        np.zeros(n, np.bool_),
-        -np.ones(n, np.int32),
-        np.zeros(n),
-        np.zeros(n, np.int32),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        indptr,
-        neighbours,
-        np.zeros(n, np.int32),
-        np.zeros(n, np.int32),
-        np.zeros((n, C), np.int32),
-        -np.ones(n, np.int32),
-        np.zeros(n, np.int32),
-        np.zeros(n, np.int8),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n, np.bool_),
-        np.zeros(n, np.bool_),
-        np.zeros(n, np.bool_),
-        np.zeros(n, np.bool_),
-        np.zeros((n, 5), np.int32),
-        np.zeros((n, 5), np.int32),
-        np.zeros(n),
-        np.zeros(n, np.int32),
-        np.zeros(n, np.int64),
-        np.zeros(n, np.int32),
-        np.zeros(n, np.int8),
-        np.zeros(n, np.int32),
-        -np.ones(n, np.int32),
-        np.zeros(p.n_agencies),
-        p.ag_fit.copy(),
-        np.zeros(C),
-        np.zeros(C),
-        np.zeros(C),
-        np.zeros(n, np.int64),
-        np.zeros(C),
-        np.zeros((p.n_years, C), np.int32),
-    )
-    for i in range(n):
-        u = rng.random()
-        k = 0
-        while k < 2 and u >= p.size_cum[k]:
-            k += 1
-        s.size_class[i] = k
-        u = rng.random()
-        g = 0
-        while g < p.region_cum.shape[0] - 1 and u >= p.region_cum[g]:
-            g += 1
-        s.region[i] = g
-        s.downtime[i] = p.region_downtime[g]
-        if i < p.n_initial:
-            s.founded_day[i] = -rng.random() * p.age_max_years * 365.25
-        else:
-            s.founded_day[i] = int(rng.random() * p.n_steps) * p.step_days
-        for r in range(6):
-            level = draw_resource(rng, p.res_mean[r, k], p.res_conc[r])
-            s.resources[i, r] = level
-            s.endowment[i, r] = level
-        mask = np.int64(0)
-        for c in range(C):
-            if rng.random() < p.initial_channel_share[c]:
-                mask |= np.int64(1) << c
-        s.channels[i] = mask
-    for i in range(n):
-        degree = s.indptr[i + 1] - s.indptr[i]
-        s.network_strength[i] = degree / (degree + p.half_saturation)
-        for k in range(s.indptr[i], s.indptr[i + 1]):
-            j = s.neighbours[k]
-            for c in range(C):
-                if (s.channels[j] >> c) & 1:
-                    s.channel_neighbours[i, c] += 1
-        s.marketplace_rate[i] = marketplace_rate(p, s.channels[i])
-        settle_capabilities(p, s, i)
-    return s
+def listing_rate(channels, export_reach):
+    """Export-opportunity rate from the channels an SME is listed on (000 e-Trade).
 
-
-@njit(cache=True)
-def marketplace_rate(p, channels):
-    """Export-opportunity rate from the channels an SME is listed on (000 e-Trade)."""
+    The sum over the SME's channels, in channel order, of each channel's export reach.
+    """
     rate = 0.0
-    for c in range(p.n_channels):
+    for c in range(export_reach.shape[0]):
         if (channels >> c) & 1:
-            rate += p.ch_export_reach[c]
+            rate += export_reach[c]
     return rate
 
 
 @njit(cache=True)
-def settle_capabilities(p, s, i):
-    """Start the latent indices at their targets (the population starts in equilibrium)."""
-    res = s.resources
-    external = rules.external_sourcing(s.network_strength[i], s.cocreations[i], p.cocreation_gain)
-    s.coinnovation[i] = rules.coinnovation_target(
-        res[i, 2], res[i, 3], external, p.beta_internal, p.beta_external
+def init_state(rng, p):
+    """Draw the initial population of one replication (MODEL.md section 5).
+
+    ``p`` is the lowered scenario (:class:`~simsme.scenario.lowering.ScenarioArrays`).
+    """
+    n = p.n_total
+    C = p.n_channels
+    indptr, neighbours = draw_network(rng, n, p.mean_degree)
+    width = max(C, p.n_agencies, 5)
+    s = State(
+        np.zeros((F_ROWS, n)),
+        np.zeros((I_ROWS, n), np.int32),
+        np.zeros((L_ROWS, n), np.int64),
+        indptr,
+        neighbours,
+        np.zeros((n, C), np.int32),
+        np.zeros((G_ROWS, width)),
+        np.zeros(C_ROWS, np.int64),
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int64),
+        np.zeros((p.n_years, C), np.int64),
     )
-    s.value[i] = rules.value_target(s.coinnovation[i], res[i, 0], p.beta_value)
-    s.propensity[i] = rules.export_propensity_target(
-        s.value[i], res[i, 5], res[i, 4], p.beta_export
-    )
+    sf, si, sl = s.sf, s.si, s.sl
+    size_class, region, found_step = si[I_SIZE_CLASS], si[I_REGION], si[I_FOUND_STEP]
+    downtime, founded_day, channels = sf[F_DOWNTIME], sf[F_FOUNDED_DAY], sl[L_CHANNELS]
+    res, endowment = sf[F_RESOURCES : F_RESOURCES + 6], sf[F_ENDOWMENT : F_ENDOWMENT + 6]
+    size_cum, region_cum, region_downtime = p.size_cum, p.region_cum, p.region_downtime
+    res_mean, res_conc, share = p.res_mean, p.res_conc, p.initial_channel_share
+    n_initial, n_steps, step_days = p.n_initial, p.n_steps, p.step_days
+    age_max_years = p.age_max_years
+    for i in range(n):
+        u = uniform(rng)
+        k = 0
+        while k < 2 and u >= size_cum[k]:
+            k += 1
+        size_class[i] = k
+        u = uniform(rng)
+        g = 0
+        while g < region_cum.shape[0] - 1 and u >= region_cum[g]:
+            g += 1
+        region[i] = g
+        downtime[i] = region_downtime[g]
+        if i < n_initial:
+            founded_day[i] = -uniform(rng) * age_max_years * 365.25
+        else:
+            step = int(uniform(rng) * n_steps)
+            founded_day[i] = step * step_days
+            found_step[i] = step
+        for r in range(6):
+            level = draw_resource(rng, res_mean[r, k], res_conc[r])
+            res[r, i] = level
+            endowment[r, i] = level
+        mask = np.int64(0)
+        for c in range(C):
+            if uniform(rng) < share[c]:
+                mask |= np.int64(1) << c
+        channels[i] = mask
+    strength, external, marketplace = sf[F_STRENGTH], sf[F_EXTERNAL], sf[F_MARKETPLACE]
+    coinnovation, value, propensity = sf[F_COINNOVATION], sf[F_VALUE], sf[F_PROPENSITY]
+    channel_neighbours, export_reach = s.channel_neighbours, p.ch_export_reach
+    half, gain = p.half_saturation, p.cocreation_gain
+    b_int, b_ext, b_val, b_exp = p.beta_internal, p.beta_external, p.beta_value, p.beta_export
+    for i in range(n):
+        degree = indptr[i + 1] - indptr[i]
+        strength[i] = degree / (degree + half)
+        for e in range(indptr[i], indptr[i + 1]):
+            j = neighbours[e]
+            for c in range(C):
+                if (channels[j] >> c) & 1:
+                    channel_neighbours[i, c] += 1
+        marketplace[i] = listing_rate(channels[i], export_reach)
+        # the latent indices start at their targets (the population starts in equilibrium)
+        external[i] = rules.external_sourcing(strength[i], 0, gain)
+        coinnovation[i] = rules.coinnovation_target(res[2, i], res[3, i], external[i], b_int, b_ext)
+        value[i] = rules.value_target(coinnovation[i], res[0, i], b_val)
+        propensity[i] = rules.export_propensity_target(value[i], res[5, i], res[4, i], b_exp)
+    for i in range(n):
+        si[I_EXPORT_STEP, i] = -1
+        si[I_AWARE_STEP, i] = -1
+        si[I_APP_AGENCY, i] = -1
+        si[I_AWARE_STAMP, i] = STALE
+        si[I_ADOPT_STAMP, i] = STALE
+        si[I_EXPORT_STAMP, i] = STALE
+    for a in range(p.n_agencies):  # element by element: no shape checks to compile
+        s.g[G_AGENCY_FIT, a] = p.ag_fit[a]
+    update_active(s, 0)
+    return s
+
+
+@njit(cache=True, _nrt=False)
+def update_active(s, t):
+    """List the SMEs that act at step ``t`` (founded by then, not exported), in index order."""
+    found_step, exported, active = s.si[I_FOUND_STEP], s.si[I_EXPORTED], s.active
+    n_active = 0
+    n_founded = 0
+    for i in range(found_step.shape[0]):
+        if found_step[i] <= t:
+            n_founded += 1
+            if not exported[i]:
+                active[n_active] = i
+                n_active += 1
+    s.c[C_N_ACTIVE] = n_active
+    s.c[C_N_FOUNDED] = n_founded

@@ -95,12 +95,13 @@ class ServiceProvider(mesa.Agent):
     # -----------------------------------------------------------------------------------------
     # Exchanges over channels (003 Table 4)
     # -----------------------------------------------------------------------------------------
-    def accepted_channels(self, application: Application, purpose: int) -> int:
-        """Channels (bit mask) the agency accepts for ``purpose`` in ``application``.
+    def accepted_channels(self, application: Application, purpose: int, step: int) -> int:
+        """Channels (bit mask) the agency accepts for ``purpose`` in ``application`` at ``step``.
 
         Conventional channels only when it handles the application conventionally; documents
         only over channels that carry them, and only on paper or in person when the committee
-        needs a physical proposal (003 section 4.1).
+        needs a physical proposal (003 section 4.1), except while it processes remotely under a
+        movement-control order and handles the application over DIP (003 section 4.2).
         """
         p = self.model.p
         accepted = self.accepts[purpose]
@@ -108,7 +109,8 @@ class ServiceProvider(mesa.Agent):
             accepted &= int(p.conventional_mask)
         if purpose == P_DOCUMENTS:
             accepted &= int(p.documents_mask)
-            if self.requires_physical_documents:
+            remote = application.offer_digital and p.tl_remote[min(step, p.n_steps - 1)]
+            if self.requires_physical_documents and not remote:
                 accepted &= int(p.conventional_mask)  # physical proposal for the committee (003)
         return accepted
 
@@ -122,9 +124,9 @@ class ServiceProvider(mesa.Agent):
         model = self.model
         p = model.p
         sme = application.sme
-        accepted = self.accepted_channels(application, purpose)
         step = int(day // p.step_days)
         while step < p.n_steps:
+            accepted = self.accepted_channels(application, purpose, step)
             c = rules.choose_channel(
                 model.rng,
                 sme.channels,
@@ -154,25 +156,41 @@ class ServiceProvider(mesa.Agent):
         return INF
 
     def site_visit_days(self, application: Application, day: float) -> float:
-        """A site visit is face to face; under a movement-control order it waits until allowed."""
+        """A site visit is face to face. Under a movement-control order it waits until allowed,
+        unless the agency processes remotely and handles the application over DIP: then it is a
+        video visit over the preferred digital follow-up channel both share (003 section 4.2)."""
         model = self.model
         p = model.p
+        sme = application.sme
         f2f = p.face_to_face
         step = int(day // p.step_days)
         while step < p.n_steps:
+            visit = -1
             if not (model.blocked[step] >> f2f) & 1:
+                visit = f2f
+            elif p.tl_remote[step] and application.offer_digital:
+                visit = rules.choose_channel(
+                    model.rng,
+                    sme.channels,
+                    self.accepts[P_FOLLOW_UP] & int(p.digital_mask),
+                    model.blocked[step],
+                    p.ch_order,
+                    p.ch_needs_connectivity,
+                    sme.downtime,
+                )
+            if visit >= 0:
                 start = max(day, step * p.step_days)
-                application.sme.use_channel(f2f)
+                sme.use_channel(visit)
                 return (
                     start
                     - day
                     + rules.exchange_days(
                         model.rng,
-                        p.ch_log_median[f2f],
-                        p.ch_sigma[f2f],
-                        p.ch_bureaucracy[f2f],
+                        p.ch_log_median[visit],
+                        p.ch_sigma[visit],
+                        p.ch_bureaucracy[visit],
                         self.stage_factor,
-                        p.tl_slow[step, f2f],
+                        p.tl_slow[step, visit],
                     )
                 )
             step += 1

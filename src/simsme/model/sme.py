@@ -366,7 +366,7 @@ class SME(mesa.Agent):
             focus=f,
             offer_digital=rng.random() < agency.digital_level(t),
         )
-        accepted = agency.accepted_channels(application, P_APPLICATION)
+        accepted = agency.accepted_channels(application, P_APPLICATION, t)
         c = rules.choose_channel(
             rng,
             self.channels,
