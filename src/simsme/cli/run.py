@@ -59,7 +59,7 @@ def run(
     ] = False,
 ) -> None:
     """Run a scenario and write its results folder (smes, replications, summary, manifest)."""
-    from simsme.experiments.run import run_scenario
+    from simsme.experiments.run import preflight, run_scenario
 
     overrides: list[str | tuple[str, object]] = list(set_ or [])
     resolved = load_scenario(scenario, overrides)
@@ -69,6 +69,7 @@ def run(
     if seed is not None:
         cli_values.append(("seed", seed))
     resolved = apply_overrides(resolved, cli_values, source="command line")
+    preflight(resolved, engine, threads)  # refuse impossible runs before the progress bar
     start = time.perf_counter()
     try:
         with progress_bar(

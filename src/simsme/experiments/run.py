@@ -73,10 +73,32 @@ def versions() -> dict[str, str]:
     return found
 
 
-def chunk_size_for(replications: int, threads: int) -> int:
+def chunk_size_for(replications: int, threads: int, arrays: ScenarioArrays | None = None) -> int:
     """Replications per committed chunk: large enough to keep every thread busy, small enough
-    that an interruption loses little work (about 1% of the run, at least 8 per thread)."""
-    return max(1, min(replications, max(8 * threads, math.ceil(replications / 100))))
+    that an interruption loses little work (about 1% of the run, at least 8 per thread) and,
+    given the lowered scenario, that one chunk's raw outputs stay within a few hundred MB."""
+    size = max(1, min(replications, max(8 * threads, math.ceil(replications / 100))))
+    if arrays is not None:
+        from simsme.kernel.engine import block_size_for
+
+        size = min(size, block_size_for(arrays, replications, threads))
+    return size
+
+
+def preflight(scenario: Scenario, engine: str, threads: int | None) -> tuple[ScenarioArrays, int]:
+    """Check, before any work or output, that the run can be done; returns the lowered scenario
+    and the number of workers. Raises :class:`SimsmeError` (exit code 2) when it cannot."""
+    if engine not in ENGINES:
+        raise SimsmeError(
+            f"--engine: '{engine}' is not an engine; expected one of {', '.join(ENGINES)}"
+        )
+    arrays = lower(scenario)
+    if engine == "kernel":
+        from simsme.kernel.engine import check_memory, default_threads
+
+        threads = threads or default_threads()
+        check_memory(arrays, chunk_size_for(scenario.replications, threads, arrays), threads)
+    return arrays, threads or 1
 
 
 def engine_blocks(
@@ -149,18 +171,8 @@ def run_scenario(
     progress: called with the number of replications just finished.
     source: where the scenario came from (recorded in the manifest).
     """
-    if engine not in ENGINES:
-        raise SimsmeError(
-            f"--engine: '{engine}' is not an engine; expected one of {', '.join(ENGINES)}"
-        )
     folder = Path(out) if out is not None else default_folder(scenario, engine)
-    arrays = lower(scenario)
-    if engine == "kernel":
-        from simsme.kernel.engine import check_memory, default_threads
-
-        threads = threads or default_threads()
-        check_memory(arrays, chunk_size_for(scenario.replications, threads), threads)
-    threads = threads or 1
+    arrays, threads = preflight(scenario, engine, threads)
     key = run_key(scenario, engine)
     finished = _finished_run(folder, key, force_new)
     if finished is not None:
@@ -168,7 +180,7 @@ def run_scenario(
     started = dt.datetime.now(dt.UTC)
     store = ChunkStore(folder, key, force_new=force_new)
     n = scenario.replications
-    size = chunk_size_for(n, threads)
+    size = chunk_size_for(n, threads, arrays)
     width = len(str(n))
     already = 0
     for start in range(0, n, size):
