@@ -149,3 +149,81 @@ def test_a_folder_of_other_results_is_not_overwritten(tmp_path, capsys):
     code = main(["run", str(scenario), "--out", str(tmp_path / "r"), "-q", "--force-new"])
     assert code == 0
     assert json.loads((tmp_path / "r" / "manifest.json").read_text())["scenario_name"] == "other"
+
+
+@pytest.mark.parametrize("first_threads, then_threads", [(2, 1), (1, 3)])
+def test_resume_with_another_thread_count_neither_loses_nor_repeats(
+    tmp_path, first_threads, then_threads
+):
+    """Chunks are cut from the replications not yet done, whatever the chunk size now."""
+    scenario = tiny(replications=40)
+    reference = read_tables(run_scenario(scenario, out=tmp_path / "ref", threads=1).folder)
+    out = tmp_path / "resumed"
+    done = []
+
+    def stop_midway(n: int) -> None:
+        done.append(n)
+        if sum(done) >= 20:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_scenario(scenario, out=out, threads=first_threads, progress=stop_midway)
+    resumed = run_scenario(scenario, out=out, threads=then_threads)
+    assert 0 < resumed.manifest["resumed_replications"] < 40
+    tables = read_tables(out)
+    assert tables["replications"]["replication"].tolist() == list(range(40))
+    for name in tables:
+        pd.testing.assert_frame_equal(tables[name], reference[name])
+
+
+def test_resume_with_smes_reruns_chunks_written_without_them(tmp_path):
+    scenario = tiny(replications=40)
+    out = tmp_path / "r"
+    done = []
+
+    def stop_midway(n: int) -> None:
+        done.append(n)
+        if sum(done) >= 20:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_scenario(scenario, out=out, threads=1, with_smes=False, progress=stop_midway)
+    result = run_scenario(scenario, out=out, threads=1, with_smes=True)
+    assert result.manifest["resumed_replications"] == 0  # no chunk had the smes table
+    smes = pd.read_parquet(out / "smes.parquet")
+    assert sorted(smes["replication"].unique()) == list(range(40))
+
+
+def test_finished_run_without_smes_is_completed_when_smes_are_asked_for(tmp_path):
+    out = tmp_path / "r"
+    run_scenario(tiny(), out=out, with_smes=False)
+    assert not (out / "smes.parquet").exists()
+    again = run_scenario(tiny(), out=out, with_smes=True)
+    assert "smes.parquet" in again.manifest["tables"]
+    assert (out / "smes.parquet").exists()
+
+
+def test_replacing_a_run_leaves_none_of_its_tables(tmp_path):
+    out = tmp_path / "r"
+    run_scenario(tiny(), out=out, with_smes=True)
+    result = run_scenario(tiny(seed=7), out=out, with_smes=False, force_new=True)
+    assert result.manifest["seed"] == 7
+    assert not (out / "smes.parquet").exists()  # the old run's per-SME table is gone
+    assert sorted(p.name for p in out.iterdir()) == [
+        "channel_mix.parquet",
+        "manifest.json",
+        "replications.parquet",
+        "summary.json",
+    ]
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/below"])
+def test_an_unusable_out_folder_is_a_clear_error(tmp_path, capsys, where):
+    (tmp_path / "a-file").write_text("not a folder")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("population: {n_smes: 50}\ntime: {horizon_years: 2}\nreplications: 2\n")
+    code = main(["run", str(scenario), "--out", str(tmp_path / where), "-q"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert "--out" in err and "a-file" in err and "expected a folder" in err
+    assert "Traceback" not in err

@@ -18,7 +18,7 @@ import datetime as dt
 import math
 import platform
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -30,7 +30,7 @@ import pandas as pd
 from simsme import __version__
 from simsme.errors import SimsmeError
 from simsme.outputs import RunBlock, channel_mix_table, replication_table, sme_table
-from simsme.results.store import ChunkStore, read_json, write_json_atomic
+from simsme.results.store import ChunkStore, prepare_folder, read_json, write_json_atomic
 from simsme.results.summary import summarise
 from simsme.scenario.loading import scenario_hash
 from simsme.scenario.lowering import ScenarioArrays, lower
@@ -38,6 +38,7 @@ from simsme.scenario.schema import Scenario
 
 Engine = Literal["kernel", "mesa"]
 ENGINES: tuple[str, ...] = ("kernel", "mesa")
+TABLES = ("replications", "channel_mix", "smes")
 DEPENDENCIES = ("mesa", "numpy", "pandas", "numba", "pydantic", "pyarrow", "scipy", "matplotlib")
 
 
@@ -125,7 +126,12 @@ def engine_blocks(
         from simsme.model import run_blocks as mesa_blocks
 
         return mesa_blocks(
-            scenario, replications, scenario.seed, workers=threads, progress=progress
+            scenario,
+            replications,
+            scenario.seed,
+            workers=threads,
+            block_size=len(replications),
+            progress=progress,
         )
     raise SimsmeError(
         f"--engine: '{engine}' is not an engine; expected one of {', '.join(ENGINES)}"
@@ -173,27 +179,29 @@ def run_scenario(
     """
     folder = Path(out) if out is not None else default_folder(scenario, engine)
     arrays, threads = preflight(scenario, engine, threads)
+    prepare_folder(folder)
     key = run_key(scenario, engine)
-    finished = _finished_run(folder, key, force_new)
+    tables = ["replications", "channel_mix"] + (["smes"] if with_smes else [])
+    finished = _finished_run(folder, key, tables, force_new)
     if finished is not None:
         return finished
     started = dt.datetime.now(dt.UTC)
     store = ChunkStore(folder, key, force_new=force_new)
     n = scenario.replications
-    size = chunk_size_for(n, threads, arrays)
+    done = _committed_ranges(store, tables, n)
+    already = sum(stop - first for first, stop in done.values())
+    if already and progress is not None:
+        progress(already)
     width = len(str(n))
-    already = 0
-    for start in range(0, n, size):
-        chunk_id = f"{start:0{width}d}"
-        reps = np.arange(start, min(n, start + size))
-        if store.is_done(chunk_id):
-            already += len(reps)
-            if progress is not None:
-                progress(len(reps))
-            continue
+    for reps in _missing_chunks(done.values(), n, chunk_size_for(n, threads, arrays)):
         for block in engine_blocks(engine, scenario, arrays, reps, threads, progress):
-            store.commit(chunk_id, block_tables(block, scenario, arrays, with_smes))
-    tables = ["replications", "channel_mix"] + (["smes"] if with_smes else [])
+            first, last = int(block.replication[0]), int(block.replication[-1])
+            store.commit(
+                f"{first:0{width}d}",
+                block_tables(block, scenario, arrays, with_smes),
+                {"first": first, "stop": last + 1},
+            )
+    _check_coverage(store, n)
     for name in tables:
         store.assemble(name)
     replications = pd.read_parquet(folder / "replications.parquet")
@@ -225,26 +233,81 @@ def run_scenario(
     return RunResult(folder=folder, summary=summary, manifest=manifest, replications=replications)
 
 
-def _finished_run(folder: Path, key: str, force_new: bool) -> RunResult | None:
+def _finished_run(folder: Path, key: str, tables: list[str], force_new: bool) -> RunResult | None:
     """A complete earlier run of the same inputs in ``folder`` (nothing to do), or ``None``.
 
-    A folder holding complete results of *different* inputs is refused unless ``force_new``; its
-    manifest is removed before any table is replaced, so the folder never looks complete while
-    it holds a mix of two runs.
+    A folder holding complete results of *different* inputs is refused unless ``force_new``.
+    Otherwise every output of the earlier run is removed, manifest first, before any table is
+    replaced: the folder never looks complete while it holds a mix of two runs, and no table of
+    the old run (say ``smes.parquet`` when the new run has ``--no-smes``) is left behind.
     """
     manifest_path = folder / "manifest.json"
-    if not manifest_path.exists():
-        return None
-    manifest = read_json(manifest_path)
-    if manifest.get("run_key") == key and manifest.get("status") == "complete" and not force_new:
-        replications = pd.read_parquet(folder / "replications.parquet")
-        summary = read_json(folder / "summary.json")
-        return RunResult(folder, summary, manifest, replications)
-    if manifest.get("run_key") != key and not force_new:
-        raise SimsmeError(
-            f"{folder}: already holds the results of a different run "
-            f"({manifest.get('scenario_name', '?')}, hash {str(manifest.get('scenario_hash'))[:8]}); "
-            "choose another --out or pass --force-new to replace them"
-        )
-    manifest_path.unlink()
+    if manifest_path.exists():
+        manifest = read_json(manifest_path)
+        same_inputs = manifest.get("run_key") == key
+        has_tables = {f"{name}.parquet" for name in tables} <= set(manifest.get("tables", []))
+        complete = manifest.get("status") == "complete"
+        if same_inputs and complete and has_tables and not force_new:
+            replications = pd.read_parquet(folder / "replications.parquet")
+            summary = read_json(folder / "summary.json")
+            return RunResult(folder, summary, manifest, replications)
+        if not same_inputs and not force_new:
+            raise SimsmeError(
+                f"{folder}: already holds the results of a different run "
+                f"({manifest.get('scenario_name', '?')}, hash "
+                f"{str(manifest.get('scenario_hash'))[:8]}); "
+                "choose another --out or pass --force-new to replace them"
+            )
+    for name in ("manifest.json", "summary.json", *(f"{t}.parquet" for t in TABLES)):
+        (folder / name).unlink(missing_ok=True)
     return None
+
+
+def _committed_ranges(store: ChunkStore, tables: list[str], n: int) -> dict[str, tuple[int, int]]:
+    """Replication ranges ``[first, stop)`` of the chunks already committed with every table this
+    run writes. A chunk without one of them (an earlier ``--no-smes`` attempt) is run again."""
+    ranges = {}
+    for chunk_id in store.chunk_ids():
+        info = store.done[chunk_id]
+        if set(tables) <= set(info["tables"]) and 0 <= info["first"] < info["stop"] <= n:
+            ranges[chunk_id] = (int(info["first"]), int(info["stop"]))
+        else:
+            store.forget(chunk_id)
+    return ranges
+
+
+def _missing_chunks(done: Iterable[tuple[int, int]], n: int, size: int) -> Iterator[np.ndarray]:
+    """Replication indices not yet covered by ``done``, in order, in chunks of at most ``size``.
+
+    Chunks are cut from the gaps, so a run resumed with another number of threads (and so
+    another chunk size) neither repeats nor skips a replication.
+    """
+    covered = np.zeros(n, dtype=bool)
+    for first, stop in done:
+        covered[first:stop] = True
+    missing = np.flatnonzero(~covered)
+    if missing.size == 0:
+        return
+    gaps = np.split(missing, np.flatnonzero(np.diff(missing) != 1) + 1)
+    for gap in gaps:
+        for start in range(0, len(gap), size):
+            yield gap[start : start + size]
+
+
+def _check_coverage(store: ChunkStore, n: int) -> None:
+    """Every replication 0..n-1 exactly once across the committed chunks, in chunk order."""
+    expected = 0
+    for chunk_id in store.chunk_ids():
+        info = store.done[chunk_id]
+        if info["first"] != expected:
+            raise SimsmeError(
+                f"{store.folder}: the unfinished run's chunks do not cover replications "
+                f"0..{n - 1} exactly once (chunk {chunk_id} starts at {info['first']}, expected "
+                f"{expected}); pass --force-new to discard them and start again"
+            )
+        expected = info["stop"]
+    if expected != n:
+        raise SimsmeError(
+            f"{store.folder}: the run's chunks end at replication {expected}, expected {n}; "
+            "pass --force-new to discard them and start again"
+        )

@@ -32,6 +32,27 @@ CHUNKS_DIR = ".chunks"
 PROGRESS_FILE = "progress.json"
 
 
+def prepare_folder(folder: str | Path) -> Path:
+    """Create a results folder (and its parents) and check that files can be written in it.
+
+    Raises :class:`SimsmeError` naming the folder when it cannot be used (it is a file, a parent
+    is read-only, ...), before any work is done.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise SimsmeError(
+            f"--out: cannot use '{folder}' as a results folder ({reason}); "
+            "expected a folder that can be created and written"
+        ) from None
+    return folder
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -158,6 +179,11 @@ class ChunkStore:
         for name, table in tables.items():
             write_parquet_atomic(table, self.dir / f"{name}-{chunk_id}.parquet")
         self.done[chunk_id] = {"tables": sorted(tables), **(info or {})}
+        self._save()
+
+    def forget(self, chunk_id: str) -> None:
+        """Mark a chunk as not done (its files are overwritten when it is run again)."""
+        self.done.pop(chunk_id, None)
         self._save()
 
     def chunk_ids(self) -> list[str]:
