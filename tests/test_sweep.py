@@ -188,6 +188,8 @@ def test_dask_local_cluster_gives_the_same_tables(grid_dir, reference):
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
+        with distributed.Client(cluster) as client:
+            client.wait_for_workers(2, timeout=120)  # both registered before the sweep counts
         out = grid_dir / "dask"
         result = run_sweep(
             grid_dir / "grid.yaml",
@@ -546,6 +548,16 @@ def test_example_sweeps_are_valid(capsys):
     assert first.kind == "grid" and first.n_points * first.replications <= 2000
     assert main(["sweep", str(files[0]), "--dry-run"]) == 0
     assert "points" in capsys.readouterr().out
+    assert main(["sweep", str(files[0]), "--dry-run", "--shard", "5/2"]) == 2
+    assert "--shard" in capsys.readouterr().err  # a dry run checks the options too
+
+
+def test_sweep_into_an_unusable_folder_is_refused(tmp_path):
+    write(tmp_path, "base.yaml", BASE)
+    sweep = write(tmp_path, "s.yaml", GRID)
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SimsmeError, match="--out: cannot use"):
+        plan_sweep(sweep, tmp_path / "a-file")
 
 
 def test_sweep_of_a_run_folder_is_refused(tmp_path):

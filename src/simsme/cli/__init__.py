@@ -29,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     except SimsmeError as err:
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         return err.exit_code
+    except OSError as err:
+        # The environment failed us (disk full, a file vanished, permissions changed mid-run):
+        # say which file and why, without a traceback. Results already written stay consistent.
+        where = f"{err.filename}: " if err.filename else ""
+        err_console.print(
+            f"[bold red]error:[/] {escape(where + (err.strerror or str(err)))}", highlight=False
+        )
+        return 1
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     return 0

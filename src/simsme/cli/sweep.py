@@ -111,11 +111,12 @@ def sweep(
     ] = False,
 ) -> None:
     """Run every point of a sweep file on the kernel into one results folder (resumable)."""
-    from simsme.experiments.sweep import plan_sweep
+    from simsme.experiments.sweep import parse_shard, plan_sweep
     from simsme.experiments.sweep_spec import load_sweep
 
     start = time.perf_counter()
     resolved = load_sweep(sweep_file)
+    parse_shard(shard)  # a bad --shard is an error in a dry run too
     if dry_run:
         _show_design(resolved)
         return

@@ -61,6 +61,7 @@ from simsme.results.store import (
     CHUNKS_DIR,
     PROGRESS_FILE,
     ChunkStore,
+    prepare_folder,
     read_json,
     write_json_atomic,
     write_parquet_atomic,
@@ -576,7 +577,7 @@ def plan_sweep(
         mine = [c for c in range(len(chunks)) if c % count == index - 1]
     else:
         mine = list(range(len(chunks)))
-    folder = Path(out) if out is not None else default_folder(sweep, shard)
+    folder = prepare_folder(Path(out) if out is not None else default_folder(sweep, shard))
     key = run_key(sweep, with_smes, shard)
     run = SweepRun(
         sweep=sweep,
@@ -625,7 +626,6 @@ def plan_sweep(
             )
     if force_new or not progress_path.exists():
         _clear_outputs(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     run.store = ChunkStore(folder, key, force_new=force_new)
     design = design_frame(sweep)
     if design is not None:
@@ -722,14 +722,14 @@ def merge_shards(
     if any(Path(f).resolve() == folder.resolve() for f, _ in manifests):
         raise SimsmeError(f"--out: {folder} is one of the shards: expected a new folder")
     existing = folder / "manifest.json"
-    if existing.exists():
+    if existing.is_file():
         old = read_json(existing)
         if old.get("run_key") != key and not force_new:
             raise SimsmeError(
                 f"{folder}: already holds other results; choose another --out or pass --force-new"
             )
+    prepare_folder(folder)
     _clear_outputs(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     ordered = [counts[i] for i in sorted(counts)]
     points_parts = [pd.read_parquet(f / "points.parquet") for f in ordered]
     status = pd.concat(points_parts, ignore_index=True)

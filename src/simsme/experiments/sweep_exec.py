@@ -246,6 +246,9 @@ def run_dask(
                 dashboard_address=None,
             )
             client = Client(cluster)
+            # Workers register a moment after the cluster starts; the version check below
+            # and the manifest's worker count must see all of them.
+            client.wait_for_workers(len(cluster.workers), timeout=120)
     except SimsmeError:
         raise
     except Exception as err:
