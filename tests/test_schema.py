@@ -3,6 +3,7 @@ and exit code 2 from the CLI, with no traceback and no results folder."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -189,3 +190,64 @@ def test_cli_schema_prints_a_json_schema(capsys):
     assert set(Scenario.model_fields) <= set(schema["properties"])
     # every field documents a default so editors can show it
     assert schema["properties"]["seed"]["default"] == 20221116
+
+
+@pytest.mark.parametrize(
+    "text, field, shown",
+    [
+        ("population:\n  n_smes: true\n", "population.n_smes", "True"),
+        ("population:\n  n_smes: '200'\n", "population.n_smes", "'200'"),
+        ("population:\n  n_smes: 200.5\n", "population.n_smes", "200.5"),
+        ("time:\n  horizon_years: yes\n", "time.horizon_years", "True"),
+        ("channels:\n  email:\n    carries_documents: 'no'\n", "carries_documents", "'no'"),
+    ],
+)
+def test_values_are_not_coerced_between_types(tmp_path, text, field, shown):
+    """YAML booleans and quoted numbers are type errors, not 1, 0 or 200 read silently."""
+    message = problems_of(tmp_path, text)
+    assert field in message and shown in message and "expected" in message
+
+
+def test_lists_and_iso_dates_are_still_read(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "time: {start_date: '2012-01-01', horizon_years: 3}\n"
+        "population:\n  resources:\n    financial: {mean: [0.2, 0.3, 0.4]}\n"
+        "events:\n  - {type: movement_control, start: '2020-03-18', end: 2020-06-09}\n"
+    )
+    scenario = load_scenario(path)
+    assert scenario.time.start_date == dt.date(2012, 1, 1)
+    assert scenario.population.resources.financial.mean == (0.2, 0.3, 0.4)
+    assert scenario.events[0].end == dt.date(2020, 6, 9)
+
+
+def test_a_key_given_twice_is_an_error(tmp_path):
+    message = problems_of(tmp_path, "population:\n  n_smes: 100\n  n_smes: 200\n")
+    assert "duplicate key 'n_smes'" in message and "line 2" in message and "line 3" in message
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path):
+    """``<<: *anchor`` then a key of its own is YAML's override idiom, not a duplicate."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "channels:\n"
+        "  whatsapp: &chat {kind: digital, latency: {median_days: 0.5}}\n"
+        "  telegram:\n    <<: *chat\n    latency: {median_days: 0.2}\n"
+    )
+    channels = load_scenario(path).channels
+    assert channels["telegram"].kind == "digital"
+    assert channels["telegram"].latency.median_days == 0.2
+
+
+def test_events_outside_the_run_are_warned_about(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "time: {horizon_years: 2}\n"
+        "events:\n"
+        "  - {type: movement_control, start: 2015-03-18, end: 2015-06-01}\n"
+        "  - {type: tax_change, start: 2011-01-01, financial_loss: 0.1}\n"
+    )
+    assert main(["validate", str(path)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "events[0].start" in err and "never happens" in err
+    assert "events[1]" not in err

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from simsme.cli.app import app
 from simsme.cli.common import console, err_console, progress_bar, summary_table
 from simsme.errors import SimsmeError
-from simsme.scenario import load_scenario
+from simsme.scenario import load_scenario, scenario_warnings
 from simsme.scenario.loading import apply_overrides
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C
@@ -69,6 +70,8 @@ def run(
     if seed is not None:
         cli_values.append(("seed", seed))
     resolved = apply_overrides(resolved, cli_values, source="command line")
+    for warning in scenario_warnings(resolved, str(scenario)):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     preflight(resolved, engine, threads)  # refuse impossible runs before the progress bar
     start = time.perf_counter()
     try:
@@ -114,6 +117,8 @@ def validate(
         except SimsmeError as err:
             problems.append(str(err))
             continue
+        for warning in scenario_warnings(scenario, str(file)):
+            err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         console.print(
             f"{file}: ok ({scenario.name}: {scenario.population.n_smes:,} SMEs, "
             f"{len(scenario.agencies)} agencies, {len(scenario.events)} events, "

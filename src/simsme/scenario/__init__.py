@@ -5,6 +5,7 @@ from simsme.scenario.loading import (
     load_scenario,
     parse_override,
     scenario_hash,
+    scenario_warnings,
     validate_scenario,
 )
 from simsme.scenario.schema import FOCUS_AREAS, PURPOSES, RESOURCES, SIZE_CLASSES, Scenario
@@ -19,5 +20,6 @@ __all__ = [
     "load_scenario",
     "parse_override",
     "scenario_hash",
+    "scenario_warnings",
     "validate_scenario",
 ]

@@ -7,6 +7,7 @@ Every problem is reported as ``FILE: field PATH: value V: expected ...`` and rai
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -181,6 +182,36 @@ def validate_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
     return scenario
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, except that a key given twice in one mapping is an error: PyYAML keeps
+    the last silently, so a scenario that sets ``n_smes`` twice would run with one of them."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<': merged keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: let the base loader report it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"duplicate key '{key}' (first given on line {first.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse YAML text with the safe loader, refusing duplicate keys."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: str | Path) -> Any:
     """Read a YAML file with the safe loader, turning I/O and syntax errors into ScenarioError."""
     path = Path(path)
@@ -191,7 +222,7 @@ def read_yaml(path: str | Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read file: {exc}", str(path)) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml_text(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -297,6 +328,27 @@ def load_scenario(path: str | Path, overrides: Iterable[str | tuple[str, Any]] =
     """
     scenario = validate_scenario(read_yaml(path), str(path))
     return apply_overrides(scenario, overrides)
+
+
+def scenario_warnings(scenario: Scenario, source: str = "<scenario>") -> list[str]:
+    """Things that are valid but probably not meant: events outside the run (one that starts
+    after the horizon or ends before the start never happens). Digitalisation schedules are not
+    flagged: the default agencies' plans run to 2018 and are meant to be cut by short runs."""
+    start = scenario.time.start_date
+    end = start + dt.timedelta(days=scenario.n_steps * scenario.time.step_days)
+    found = []
+    for i, event in enumerate(scenario.events):
+        if event.start >= end:
+            found.append(
+                f"{source}: field 'events[{i}].start': {event.start} is after the horizon "
+                f"({end}): this {event.type} event never happens"
+            )
+        elif event.end is not None and event.end < start:
+            found.append(
+                f"{source}: field 'events[{i}].end': {event.end} is before the start "
+                f"({start}): this {event.type} event never happens"
+            )
+    return found
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 FOCUS_AREAS: tuple[str, ...] = (
     "human_capital",
@@ -60,9 +60,14 @@ NonNegFloat = Annotated[float, Field(ge=0.0)]
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, NaN and infinity are refused."""
+    """Base: unknown keys are errors, NaN and infinity are refused, and values are not coerced
+    between types (``n_smes: true`` or ``n_smes: "200"`` is an error, not 1 or 200). Dates alone
+    are also read from ISO text (``"2020-03-18"``), as JSON and quoted YAML write them.
+    """
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, validate_default=True, strict=True
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,6 +76,7 @@ class Strict(BaseModel):
 class TimeSpec(Strict):
     start_date: dt.date = Field(
         dt.date(2010, 1, 1),
+        strict=False,
         description="Calendar date of step 0. Events and digitalisation plans are given as dates.",
     )
     horizon_years: float = Field(
@@ -305,10 +311,15 @@ class SizeMix(Strict):
         return self
 
 
+def _list_as_tuple(value: object) -> object:
+    """YAML and JSON have lists, not tuples; strict validation would refuse a list."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 class ResourceDistribution(Strict):
     """Beta distribution of one internal resource, with a mean per size class."""
 
-    mean: tuple[Share, Share, Share] = Field(
+    mean: Annotated[tuple[Share, Share, Share], BeforeValidator(_list_as_tuple)] = Field(
         (0.3, 0.4, 0.5), description="Mean for micro, small, medium SMEs, each in [0, 1]."
     )
     concentration: float = Field(
@@ -657,7 +668,7 @@ class Dart(Strict):
 
 
 class DigitalisationStep(Strict):
-    date: dt.date
+    date: dt.date = Field(..., strict=False)
     level: Share
 
 
@@ -732,8 +743,10 @@ def default_agencies() -> list[Agency]:
 # Events (002, 003)
 # --------------------------------------------------------------------------------------------
 class EventBase(Strict):
-    start: dt.date
-    end: dt.date | None = Field(None, description="Inclusive end date; none = to the horizon.")
+    start: dt.date = Field(..., strict=False)
+    end: dt.date | None = Field(
+        None, strict=False, description="Inclusive end date; none = to the horizon."
+    )
 
     @model_validator(mode="after")
     def _end_after_start(self) -> EventBase:
