@@ -132,6 +132,13 @@ def _mask_names(masks: np.ndarray, names: list[str]) -> np.ndarray:
     return labels[inverse]
 
 
+def _share(event: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Per replication, the share of ``eligible`` SMEs with ``event`` (NaN if none eligible)."""
+    n_eligible = eligible.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_eligible > 0, (event & eligible).sum(axis=1) / n_eligible, np.nan)
+
+
 def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) -> pd.DataFrame:
     """One row per replication (MODEL.md section 6, per replication)."""
     ttfe, exported, age = _ttfe(block, arrays)
@@ -146,9 +153,22 @@ def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) 
     rows["km_median_ttfe_weeks"] = np.array(
         [_km_median(ttfe[r], exported[r]) for r in range(len(ttfe))]
     )
-    rows["share_exported_within_3y"] = (exported & (age <= BORN_GLOBAL_YEARS)).mean(axis=1)
+    end_day = arrays.n_steps * arrays.step_days
+    # The horizon is rounded to whole steps, so "followed for y years" allows half a step.
+    slack = arrays.step_days / 2
+    # Born-global share: among SMEs whose third birthday falls inside the run (founded at most
+    # three years before the start, and at least three years before the end), the share that
+    # exported by then. Older incumbents cannot qualify and recent entrants are not followed
+    # long enough, so neither belongs in the denominator.
+    third_birthday = block.founded_day + BORN_GLOBAL_YEARS * DAYS_PER_YEAR
+    followed_to_3 = (third_birthday >= 0) & (third_birthday <= end_day + slack)
+    rows["share_exported_within_3y"] = _share(exported & (age <= BORN_GLOBAL_YEARS), followed_to_3)
+    # Share exported within y years of entering the run, among SMEs followed for y years.
+    followed_days = end_day - np.maximum(block.founded_day, 0.0)
+    weeks_per_year = DAYS_PER_YEAR / 7.0
     for y in range(1, arrays.n_years + 1):
-        rows[f"share_exported_year_{y}"] = (exported & (ttfe <= y * 52.1775)).mean(axis=1)
+        followed = followed_days >= y * DAYS_PER_YEAR - slack
+        rows[f"share_exported_year_{y}"] = _share(exported & (ttfe <= y * weeks_per_year), followed)
     n_exp = exported.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         rows["indirect_share"] = np.where(

@@ -14,7 +14,7 @@ import pandas as pd
 from simsme.analysis.results import SweepResults
 from simsme.analysis.survival import LEVEL
 from simsme.errors import SimsmeError, did_you_mean
-from simsme.results.summary import mean_ci
+from simsme.results.summary import bounds_of, mean_ci
 
 PREFERRED_OUTPUTS = ("km_median_ttfe_weeks", "median_ttfe_weeks", "share_exported_within_3y")
 """Default output of sweep figures, first present wins (a censoring-aware median if recorded)."""
@@ -88,7 +88,7 @@ def replicate_table(sweep: SweepResults, output: str) -> pd.DataFrame:
 
 
 def _ci_row(values: pd.Series, level: float) -> dict[str, float]:
-    ci = mean_ci(values, level)
+    ci = mean_ci(values, level, bounds_of(str(values.name)))
     return {
         "mean": np.nan if ci["mean"] is None else ci["mean"],
         "ci_low": np.nan if ci["ci_low"] is None else ci["ci_low"],

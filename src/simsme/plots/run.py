@@ -334,7 +334,7 @@ def uptake_figure(
     missing = [c for c in cols if c not in replications.columns]
     if missing:
         raise SimsmeError(f"replications table: missing column(s) {missing}")
-    stats_ = [mean_ci(replications[c], level) for c in cols]
+    stats_ = [mean_ci(replications[c], level, (0.0, 1.0)) for c in cols]
     mean = np.array([np.nan if s["mean"] is None else s["mean"] * 100 for s in stats_])
     low = np.array([np.nan if s["ci_low"] is None else s["ci_low"] * 100 for s in stats_])
     high = np.array([np.nan if s["ci_high"] is None else s["ci_high"] * 100 for s in stats_])

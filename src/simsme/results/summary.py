@@ -25,11 +25,16 @@ HEADLINE = (
 )
 
 
-def mean_ci(values: np.ndarray | pd.Series, level: float = 0.95) -> dict[str, Any]:
+def mean_ci(
+    values: np.ndarray | pd.Series,
+    level: float = 0.95,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> dict[str, Any]:
     """Mean over replications with a Student-t confidence interval (replications are i.i.d.).
 
     Replications where the statistic is undefined (NaN, e.g. a median TTFE with no exporter) are
-    left out and counted in ``n_undefined``.
+    left out and counted in ``n_undefined``. The interval is clipped to ``bounds`` (a share's
+    interval to [0, 1]: the t interval is symmetric and can cross 0 when a share is rare).
     """
     x = np.asarray(values, dtype=float)
     defined = x[np.isfinite(x)]
@@ -43,10 +48,22 @@ def mean_ci(values: np.ndarray | pd.Series, level: float = 0.95) -> dict[str, An
     if n >= 2:
         sd = float(defined.std(ddof=1))
         half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-        out.update(sd=sd, ci_low=mean - half, ci_high=mean + half)
+        low, high = bounds
+        out.update(sd=sd, ci_low=max(mean - half, low), ci_high=min(mean + half, high))
     return out
 
 
 def summarise(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Headline figures (:data:`HEADLINE`) of a per-replication table, with 95% CIs."""
-    return {name: mean_ci(replications[name]) for name in HEADLINE if name in replications}
+    return {
+        name: mean_ci(replications[name], bounds=bounds_of(name))
+        for name in HEADLINE
+        if name in replications
+    }
+
+
+def bounds_of(name: str) -> tuple[float, float]:
+    """Range of a per-replication output: shares lie in [0, 1], counts and times are >= 0."""
+    if "share" in name or name.startswith("uptake_"):
+        return (0.0, 1.0)
+    return (0.0, math.inf)
