@@ -49,7 +49,9 @@ def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
 
 def test_cli_run_writes_the_results_folder(tmp_path, capsys):
     scenario = tmp_path / "s.yaml"
-    scenario.write_text("name: tiny\npopulation: {n_smes: 120}\ntime: {horizon_years: 6}\n")
+    scenario.write_text(
+        "name: tiny\npopulation: {n_smes: 120, entrants_per_year: 0.1}\ntime: {horizon_years: 6}\n"
+    )
     out = tmp_path / "out"
     code = main(["run", str(scenario), "-n", "5", "--seed", "7", "--out", str(out)])
     printed = capsys.readouterr().out
@@ -64,7 +66,7 @@ def test_cli_run_writes_the_results_folder(tmp_path, capsys):
     ]
     smes = pd.read_parquet(out / "smes.parquet")
     assert SME_COLUMNS <= set(smes.columns)
-    assert len(smes) == 5 * 120
+    assert len(smes) == 5 * (120 + 72)  # 120 incumbents and 10% a year of entrants for 6 years
     assert (smes["censored"] == ~smes["exported"]).all()
     # censored SMEs are followed to the horizon: 6 years of weekly steps
     horizon_weeks = round(6 * 365.25 / 7)
@@ -76,6 +78,7 @@ def test_cli_run_writes_the_results_folder(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     for key in (
         "median_ttfe_weeks",
+        "restricted_mean_ttfe_weeks",
         "share_exported",
         "share_exported_within_3y",
         "digital_share_of_applications",

@@ -57,9 +57,9 @@ def known_results(tmp_path: Path, design: str) -> SweepResults:
         {
             "point": np.repeat(points["point"].to_numpy(), 2),
             "replication": np.tile([0, 1], len(points)),
-            "median_ttfe_weeks": np.repeat(y, 2),
+            "restricted_mean_ttfe_weeks": np.repeat(y, 2),
+            "km_median_ttfe_weeks": np.repeat(0.5 + 0 * y, 2),  # constant
             "share_exported": np.repeat(x[:, 2], 2),  # only the third parameter acts
-            "share_exported_within_3y": np.repeat(0.5 + 0 * y, 2),  # constant
         }
     )
     points.insert(1, "status", "ok")
@@ -90,7 +90,7 @@ def test_sobol_indices_of_a_known_linear_function(tmp_path):
         "ST_conf",
     ]
     assert (table["method"] == "sobol").all()
-    ttfe = rows(table, "median_ttfe_weeks")
+    ttfe = rows(table, "restricted_mean_ttfe_weeks")
     a, b, c = (results.manifest["salib_problem"]["names"][i] for i in range(3))
     # Saltelli/Jansen estimators with N = 256 on a linear function: within 0.05 of the truth.
     assert ttfe.loc[a, "S1"] == pytest.approx(100 / 101, abs=0.05)
@@ -99,18 +99,18 @@ def test_sobol_indices_of_a_known_linear_function(tmp_path):
     # A parameter with no effect: f(A) == f(AB_b) for every row, so its estimates are 0 exactly.
     assert ttfe.loc[b, "ST"] == 0.0 and ttfe.loc[b, "S1"] == 0.0
     assert (ttfe["S1_conf"] >= 0).all() and ttfe.loc[a, "S1_conf"] > 0
-    assert ranking(table, "median_ttfe_weeks") == [a, c, b]
+    assert ranking(table, "restricted_mean_ttfe_weeks") == [a, c, b]
     share = rows(table, "share_exported")
     assert share.loc[c, "ST"] == pytest.approx(1.0, abs=0.05)
     assert share.loc[a, "ST"] == 0.0
     # A constant output has no variance to share out: skipped with the reason, not a crash.
-    assert "share_exported_within_3y" not in set(table["output"])
-    assert result.skipped == ["share_exported_within_3y: the same value at every point"]
+    assert "km_median_ttfe_weeks" not in set(table["output"])
+    assert result.skipped == ["km_median_ttfe_weeks: the same value at every point"]
 
 
 def test_morris_effects_of_a_known_linear_function(tmp_path):
     results = known_results(tmp_path, "{kind: morris, trajectories: 10, levels: 4}")
-    result = analyse(results, outputs=["median_ttfe_weeks"], num_resamples=100)
+    result = analyse(results, outputs=["restricted_mean_ttfe_weeks"], num_resamples=100)
     table = result.table
     assert list(table.columns) == [
         "output",
@@ -121,7 +121,7 @@ def test_morris_effects_of_a_known_linear_function(tmp_path):
         "sigma",
         "mu",
     ]
-    ttfe = rows(table, "median_ttfe_weeks")
+    ttfe = rows(table, "restricted_mean_ttfe_weeks")
     a, b, c = results.manifest["salib_problem"]["names"]
     # An elementary effect of a linear function is its coefficient times the range (1): exact.
     np.testing.assert_allclose(ttfe.loc[[a, b, c], "mu_star"], [10.0, 0.0, 1.0], atol=1e-9)
@@ -160,16 +160,18 @@ def test_sobol_on_the_model_ranks_the_gate_first_and_the_idle_parameter_near_zer
     out = run_cli_sweep(tmp_path, "{kind: sobol, base_samples: 16}", capsys)
     assert main(["sensitivity", str(out)]) == 0
     printed = flat(capsys.readouterr().out)
-    assert "median_ttfe_weeks (sobol)" in printed and "sensitivity.csv" in printed
+    assert "restricted_mean_ttfe_weeks (sobol)" in printed and "sensitivity.csv" in printed
     table = pd.read_parquet(out / "sensitivity.parquet")
-    assert set(table["output"]) == {
-        "median_ttfe_weeks",
-        "share_exported",
-        "share_exported_within_3y",
-    }
-    assert len(table) == 9
-    ttfe = rows(table, "median_ttfe_weeks")
-    assert ranking(table, "median_ttfe_weeks")[0] == READY
+    # The default outputs; a Kaplan-Meier median beyond the horizon at some point (high gate,
+    # few exporters) leaves that output out, with the reason, rather than averaging it short.
+    analysed = set(table["output"])
+    assert {"restricted_mean_ttfe_weeks", "share_exported"} <= analysed
+    assert analysed <= {"restricted_mean_ttfe_weeks", "km_median_ttfe_weeks", "share_exported"}
+    assert len(table) == 3 * len(analysed)
+    if "km_median_ttfe_weeks" not in analysed:
+        assert "skipped km_median_ttfe_weeks" in printed and "beyond the horizon" in printed
+    ttfe = rows(table, "restricted_mean_ttfe_weeks")
+    assert ranking(table, "restricted_mean_ttfe_weeks")[0] == READY
     assert ranking(table, "share_exported")[0] == READY
     assert ttfe.loc[READY, "ST"] > 0.5
     # No effect at all: what is left is replication noise over 8 replications per point
@@ -205,10 +207,10 @@ def test_sensitivity_refuses_what_it_cannot_analyse(tmp_path, capsys):
 
     (tmp_path / "k").mkdir()
     known = known_results(tmp_path / "k", "{kind: sobol, base_samples: 8}")
-    with pytest.raises(SimsmeError, match="did you mean 'median_ttfe_weeks'"):
-        analyse(known, outputs=["median_ttfe_week"])
+    with pytest.raises(SimsmeError, match="did you mean 'restricted_mean_ttfe_weeks'"):
+        analyse(known, outputs=["restricted_mean_ttfe_week"])
     # A failed point leaves a hole in the Saltelli design: that output is skipped, with the reason.
     known.summary = known.summary[known.summary["point"] != 3]
     known.points.loc[3, "status"] = "failed"
     with pytest.raises(SimsmeError, match="1 failed points"):
-        analyse(known, outputs=["median_ttfe_weeks"])
+        analyse(known, outputs=["restricted_mean_ttfe_weeks"])

@@ -141,6 +141,8 @@ def _share(event: np.ndarray, eligible: np.ndarray) -> np.ndarray:
 
 def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) -> pd.DataFrame:
     """One row per replication (MODEL.md section 6, per replication)."""
+    from simsme.analysis.survival import km_restricted_mean  # analysis imports this module
+
     ttfe, exported, age = _ttfe(block, arrays)
     n = exported.shape[1]
     rows: dict[str, np.ndarray] = {"replication": block.replication}
@@ -154,14 +156,16 @@ def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) 
         [_km_median(ttfe[r], exported[r]) for r in range(len(ttfe))]
     )
     end_day = arrays.n_steps * arrays.step_days
+    rows["restricted_mean_ttfe_weeks"] = np.array(
+        [km_restricted_mean(ttfe[r], exported[r], end_day / 7.0) for r in range(len(ttfe))]
+    )
     # The horizon is rounded to whole steps, so "followed for y years" allows half a step.
     slack = arrays.step_days / 2
-    # Born-global share: among SMEs whose third birthday falls inside the run (founded at most
-    # three years before the start, and at least three years before the end), the share that
-    # exported by then. Older incumbents cannot qualify and recent entrants are not followed
-    # long enough, so neither belongs in the denominator.
+    # Born-global share (003 s2.3): among SMEs founded during the run and followed to their
+    # third birthday, the share that exported by then. Incumbents are left out: the run starts
+    # them as non-exporters at whatever age they have, so their first years were never at risk.
     third_birthday = block.founded_day + BORN_GLOBAL_YEARS * DAYS_PER_YEAR
-    followed_to_3 = (third_birthday >= 0) & (third_birthday <= end_day + slack)
+    followed_to_3 = (block.founded_day >= 0) & (third_birthday <= end_day + slack)
     rows["share_exported_within_3y"] = _share(exported & (age <= BORN_GLOBAL_YEARS), followed_to_3)
     # Share exported within y years of entering the run, among SMEs followed for y years.
     followed_days = end_day - np.maximum(block.founded_day, 0.0)

@@ -173,6 +173,18 @@ def km_from_smes(smes: pd.DataFrame, level: float = LEVEL) -> KaplanMeier:
     return kaplan_meier(smes["ttfe_weeks"].to_numpy(), smes["exported"].to_numpy(bool), level)
 
 
+def _km_survival(
+    codes: np.ndarray, exported: np.ndarray, weights: np.ndarray, n_t: int
+) -> np.ndarray:
+    """Kaplan-Meier survival just after each distinct time (events before censorings at ties)."""
+    leaving = np.bincount(codes, weights=weights, minlength=n_t)
+    events = np.bincount(codes, weights=weights * exported, minlength=n_t)
+    at_risk = leaving[::-1].cumsum()[::-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hazard = np.where(at_risk > 0, events / at_risk, 0.0)
+    return np.cumprod(1.0 - hazard)
+
+
 def km_median_weighted(
     codes: np.ndarray, exported: np.ndarray, weights: np.ndarray, times: np.ndarray
 ) -> float:
@@ -182,15 +194,23 @@ def km_median_weighted(
     how often each observation was drawn. Same conventions as :func:`kaplan_meier` (events before
     censorings at tied times); the tests check it against :func:`scipy.stats.ecdf`.
     """
-    n_t = len(times)
-    leaving = np.bincount(codes, weights=weights, minlength=n_t)
-    events = np.bincount(codes, weights=weights * exported, minlength=n_t)
-    at_risk = leaving[::-1].cumsum()[::-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hazard = np.where(at_risk > 0, events / at_risk, 0.0)
-    surv = np.cumprod(1.0 - hazard)
+    surv = _km_survival(codes, exported, weights, len(times))
     below = np.flatnonzero(surv <= 0.5 + 1e-12)
     return float(times[below[0]]) if len(below) else float("nan")
+
+
+def km_restricted_mean(ttfe: np.ndarray, exported: np.ndarray, horizon: float) -> float:
+    """Restricted mean TTFE: the area under the Kaplan-Meier curve from 0 to ``horizon``.
+
+    The censoring-aware mean time to first export within the horizon (Royston and Parmar's
+    restricted mean survival time). With every SME followed to the horizon it equals the mean of
+    ``min(TTFE, horizon)``; entrants followed for less time count through the risk sets only.
+    """
+    exported = np.asarray(exported, bool) & (ttfe <= horizon)
+    times, codes = np.unique(np.minimum(ttfe, horizon), return_inverse=True)
+    surv = _km_survival(codes, exported.astype(float), np.ones(len(codes)), len(times))
+    widths = np.diff(np.append(times, horizon))
+    return float(times[0] + np.sum(surv * widths))
 
 
 def km_medians(smes: pd.DataFrame, by: Sequence[str]) -> pd.Series:

@@ -14,25 +14,26 @@ import pandas as pd
 from simsme.analysis.results import SweepResults
 from simsme.analysis.survival import LEVEL
 from simsme.errors import SimsmeError, did_you_mean
-from simsme.results.summary import bounds_of, mean_ci
+from simsme.results.summary import BEYOND_HORIZON, bounds_of, mean_ci, replication_mean
 
-PREFERRED_OUTPUTS = ("km_median_ttfe_weeks", "median_ttfe_weeks", "share_exported_within_3y")
-"""Default output of sweep figures, first present wins (a censoring-aware median if recorded)."""
+PREFERRED_OUTPUTS = ("km_median_ttfe_weeks", "restricted_mean_ttfe_weeks", "median_ttfe_weeks")
+"""Default output of sweep figures: the first present and defined everywhere wins."""
 
 MAX_LEVELS = 12
 """Parameters with more distinct values than this (LHS, Sobol, Morris designs) are binned."""
 
 
 def default_output(sweep: SweepResults) -> str:
-    """The first of :data:`PREFERRED_OUTPUTS` defined in at least half of the replications.
+    """The first of :data:`PREFERRED_OUTPUTS` defined in every replication.
 
     (The Kaplan-Meier median is undefined where fewer than half of the SMEs exported within the
-    horizon; the median over exporters is then the fallback, with its bias.)
+    horizon; the restricted mean, always defined, is then the default. Results of older versions
+    without it fall back to the median over exporters, with its bias.)
     """
     summary = sweep.summary
     present = [name for name in PREFERRED_OUTPUTS if name in summary.columns]
     for name in present:
-        if summary[name].notna().mean() >= 0.5:
+        if summary[name].notna().all():
             return name
     for name in present:
         if summary[name].notna().any():
@@ -88,7 +89,8 @@ def replicate_table(sweep: SweepResults, output: str) -> pd.DataFrame:
 
 
 def _ci_row(values: pd.Series, level: float) -> dict[str, float]:
-    ci = mean_ci(values, level, bounds_of(str(values.name)))
+    name = str(values.name)
+    ci = mean_ci(values, level, bounds_of(name), nan_beyond_horizon=name in BEYOND_HORIZON)
     return {
         "mean": np.nan if ci["mean"] is None else ci["mean"],
         "ci_low": np.nan if ci["ci_low"] is None else ci["ci_low"],
@@ -119,13 +121,15 @@ def marginal_table(
     level: float = LEVEL,
     bins: int = 8,
 ) -> pd.DataFrame:
-    """Mean of ``output`` against one parameter, pooling the other parameters and replications.
+    """Mean of ``output`` against one parameter, over the points at each value (or bin).
 
-    Columns ``x`` (the value, or the mean value of a bin), ``mean``, ``ci_low``, ``ci_high``, ``n``
-    and ``binned``. Numeric parameters with more than :data:`MAX_LEVELS` distinct values are cut
-    into ``bins`` quantile bins.
+    Each point is first reduced to its mean over replications; the interval is a t interval
+    over those point means (replications of one point share its parameters, so they are not
+    independent draws of the marginal). Columns ``x`` (the value, or the mean value of a bin),
+    ``mean``, ``ci_low``, ``ci_high``, ``n`` (points) and ``binned``. Numeric parameters with
+    more than :data:`MAX_LEVELS` distinct values are cut into ``bins`` quantile bins.
     """
-    table = replicate_table(sweep, output)
+    table = _point_means(sweep, output)
     values = table[parameter]
     binned = is_numeric(values) and values.nunique() > MAX_LEVELS
     key = pd.qcut(values, q=bins, duplicates="drop") if binned else values
@@ -136,6 +140,15 @@ def marginal_table(
     return pd.DataFrame(rows)
 
 
+def _point_means(sweep: SweepResults, output: str) -> pd.DataFrame:
+    """One row per successful point: its parameters and the mean of ``output`` over its
+    replications (:func:`simsme.results.summary.replication_mean`)."""
+    table = replicate_table(sweep, output)
+    means = table.groupby("point", sort=True)[output].agg(replication_mean)
+    first = table.groupby("point", sort=True)[sweep.parameters].first()
+    return first.assign(**{output: means}).reset_index()
+
+
 def pair_table(
     sweep: SweepResults, x: str, y: str, output: str, bins: int = 6
 ) -> tuple[pd.DataFrame, bool]:
@@ -144,7 +157,7 @@ def pair_table(
     Parameters with many distinct values are cut into ``bins`` quantile bins (labelled by the mean
     value in the bin). Returns the table and whether any parameter was binned.
     """
-    table = replicate_table(sweep, output)
+    table = _point_means(sweep, output)
     binned = False
     keys = {}
     for p in (x, y):
@@ -158,7 +171,7 @@ def pair_table(
     grid = (
         table.assign(_x=keys[x], _y=keys[y])
         .groupby(["_y", "_x"], observed=True)[output]
-        .mean()
+        .agg(replication_mean)
         .unstack("_x")
         .sort_index()
     )

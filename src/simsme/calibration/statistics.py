@@ -1,12 +1,11 @@
 """Per-replication statistics used by the calibration targets.
 
-Every column of :func:`simsme.outputs.replication_table` is available, plus three derived ones
-that the validation patterns of MODEL.md section 7 need:
+Every column of :func:`simsme.outputs.replication_table` is available (among them
+``restricted_mean_ttfe_weeks``, the area under the Kaplan-Meier curve up to the horizon: unlike
+the mean or median over exporters it does not reward a scenario for letting fewer, only the
+quickest, SMEs export, so directions are compared on it), plus two derived ones that the
+validation patterns of MODEL.md section 7 need:
 
-* ``restricted_mean_ttfe_weeks``: mean TTFE over *all* SMEs, never-exporting SMEs counted at the
-  end of their follow-up. Unlike the mean or median over exporters it does not reward a scenario
-  for letting fewer (only the quickest) SMEs export, so directions are compared on it. It is the
-  area under the survival curve up to the horizon (restricted mean survival time).
 * ``km_median_ttfe_years``: the Kaplan-Meier median TTFE (``km_median_ttfe_weeks`` of the
   replication table) in years, NaN when fewer than half of the SMEs exported within the horizon;
   the case scenarios (one firm, many replicas founded on the first day) are read with it.
@@ -19,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simsme.outputs import RunBlock, _ttfe, replication_table
+from simsme.outputs import RunBlock, replication_table
 from simsme.scenario.lowering import DAYS_PER_YEAR, ScenarioArrays
 
 WEEKS_PER_YEAR = DAYS_PER_YEAR / 7.0
-DERIVED = ("restricted_mean_ttfe_weeks", "km_median_ttfe_years", "weeks_per_application")
+DERIVED = ("km_median_ttfe_years", "weeks_per_application")
 
 
 def replication_statistics(
@@ -31,8 +30,6 @@ def replication_statistics(
 ) -> pd.DataFrame:
     """One row per replication: the replication table plus the derived statistics above."""
     table = replication_table(block, arrays, start_year)
-    ttfe, _, _ = _ttfe(block, arrays)  # TTFE as the outputs define it (single definition)
-    table["restricted_mean_ttfe_weeks"] = ttfe.mean(axis=1)
     table["km_median_ttfe_years"] = table["km_median_ttfe_weeks"] / WEEKS_PER_YEAR
     applications = block.applications.sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -64,5 +64,19 @@ def summary_table(summary: dict[str, dict[str, Any]], title: str) -> Table:
             if stat.get("ci_low") is not None
             else "-"
         )
+        undefined = stat.get("n_undefined", 0)
+        if undefined:
+            total = undefined + stat.get("n", 0)
+            why = UNDEFINED_BECAUSE.get(name, "undefined")
+            ci += f" ({why}: {undefined} of {total} reps)"
         table.add_row(name, fmt(stat.get("mean")), ci)
     return table
+
+
+UNDEFINED_BECAUSE = {
+    "km_median_ttfe_weeks": "beyond the horizon",
+    "median_ttfe_weeks": "no exporter",
+    "mean_ttfe_weeks": "no exporter",
+    "share_exported_within_3y": "no entrant followed 3 years",
+}
+"""Why a headline figure can be undefined in a replication (shown next to its interval)."""

@@ -19,6 +19,7 @@ from simsme.scenario.loading import apply_overrides
 INTERRUPTED = 130  # the shell's code for Ctrl-C
 HEADLINE_SHOWN = (
     "km_median_ttfe_weeks",
+    "restricted_mean_ttfe_weeks",
     "median_ttfe_weeks",
     "share_exported",
     "share_exported_within_3y",

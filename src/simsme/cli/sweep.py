@@ -26,8 +26,9 @@ from rich.text import Text
 
 from simsme.cli.app import app
 from simsme.cli.common import console, err_console, fmt
+from simsme.results.summary import replication_mean
 
-SHOWN_OUTPUTS = ("median_ttfe_weeks", "share_exported", "share_exported_within_3y")
+SHOWN_OUTPUTS = ("restricted_mean_ttfe_weeks", "km_median_ttfe_weeks", "share_exported")
 
 
 class RateColumn(ProgressColumn):
@@ -191,13 +192,16 @@ def _show_result(manifest: dict, summary, folder: Path, start: float) -> None:  
     table.add_column("median point", justify="right")
     table.add_column("highest point", justify="right")
     if len(summary):
-        means = summary.groupby("point")[list(SHOWN_OUTPUTS)].mean()
-        for name in SHOWN_OUTPUTS:
+        shown = [name for name in SHOWN_OUTPUTS if name in summary.columns]
+        means = summary.groupby("point")[shown].agg(replication_mean)
+        for name in shown:
             col = means[name].to_numpy(dtype=float)
+            undefined = int((~np.isfinite(col)).sum())
             col = col[np.isfinite(col)]
+            label = name + (f" (undefined at {undefined} points)" if undefined else "")
             if len(col):
                 table.add_row(
-                    name, fmt(float(col.min())), fmt(float(np.median(col))), fmt(float(col.max()))
+                    label, fmt(float(col.min())), fmt(float(np.median(col))), fmt(float(col.max()))
                 )
     console.print(table)
     if m["n_failed"]:
@@ -241,8 +245,8 @@ def sensitivity(
         typer.Option(
             "--output",
             "-o",
-            help="Output to analyse (repeatable; default: median_ttfe_weeks, share_exported, "
-            "share_exported_within_3y).",
+            help="Output to analyse (repeatable; default: restricted_mean_ttfe_weeks, "
+            "km_median_ttfe_weeks, share_exported).",
         ),
     ] = None,
     resamples: Annotated[

@@ -30,8 +30,9 @@ import pandas as pd
 from simsme.errors import SimsmeError, did_you_mean
 from simsme.experiments.sweep import SweepResults, read_sweep
 from simsme.results.store import write_parquet_atomic
+from simsme.results.summary import BEYOND_HORIZON, replication_mean
 
-HEADLINE_OUTPUTS = ("median_ttfe_weeks", "share_exported", "share_exported_within_3y")
+HEADLINE_OUTPUTS = ("restricted_mean_ttfe_weeks", "km_median_ttfe_weeks", "share_exported")
 SOBOL_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
 MORRIS_COLUMNS = ("mu_star", "mu_star_conf", "sigma", "mu")
 
@@ -48,9 +49,10 @@ class SensitivityResult:
 
 def point_values(results: SweepResults, outputs: list[str]) -> pd.DataFrame:
     """Mean over replications of each output, one row per point of the design (NaN where a
-    point failed or no replication defined the output)."""
+    point failed, where no replication defined the output, or where a Kaplan-Meier median lies
+    beyond the horizon in a replication: see :func:`simsme.results.summary.replication_mean`)."""
     n = int(results.manifest["n_points"])
-    means = results.summary.groupby("point")[outputs].mean()
+    means = results.summary.groupby("point")[outputs].agg(replication_mean)
     return means.reindex(pd.RangeIndex(n, name="point"))
 
 
@@ -93,7 +95,12 @@ def analyse(
         y = values[name].to_numpy(dtype=float)
         missing = int(np.isnan(y).sum())
         if missing:
-            reason = f"{n_failed} failed points" if n_failed else "no replication defined it"
+            if n_failed:
+                reason = f"{n_failed} failed points"
+            elif name in BEYOND_HORIZON:
+                reason = "the median lies beyond the horizon in some replication"
+            else:
+                reason = "no replication defined it"
             skipped.append(
                 f"{name}: {missing} of {len(y)} points have no value ({reason}); the design "
                 "needs every point"

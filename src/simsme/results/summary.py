@@ -13,6 +13,7 @@ from simsme.scenario.schema import FOCUS_AREAS
 
 HEADLINE = (
     "km_median_ttfe_weeks",
+    "restricted_mean_ttfe_weeks",
     "median_ttfe_weeks",
     "mean_ttfe_weeks",
     "share_exported",
@@ -25,23 +26,33 @@ HEADLINE = (
 )
 
 
+BEYOND_HORIZON = ("km_median_ttfe_weeks", "km_median_ttfe_years")
+"""Statistics that are NaN when their value lies beyond the horizon (the Kaplan-Meier median
+when fewer than half the SMEs export in time), not when they are meaningless: leaving such
+replications out would bias the mean short, so one of them makes the mean undefined."""
+
+
 def mean_ci(
     values: np.ndarray | pd.Series,
     level: float = 0.95,
     bounds: tuple[float, float] = (-math.inf, math.inf),
+    nan_beyond_horizon: bool = False,
 ) -> dict[str, Any]:
     """Mean over replications with a Student-t confidence interval (replications are i.i.d.).
 
-    Replications where the statistic is undefined (NaN, e.g. a median TTFE with no exporter) are
-    left out and counted in ``n_undefined``. The interval is clipped to ``bounds`` (a share's
-    interval to [0, 1]: the t interval is symmetric and can cross 0 when a share is rare).
+    Replications where the statistic is undefined (NaN, e.g. the share of entrants exporting
+    within three years when there is no such entrant) are left out and counted in
+    ``n_undefined``; with ``nan_beyond_horizon`` (see :data:`BEYOND_HORIZON`) any such
+    replication makes the mean and interval undefined (``None``) instead. The interval is
+    clipped to ``bounds`` (a share's to [0, 1]: the t interval is symmetric and can cross 0 when
+    a share is rare).
     """
     x = np.asarray(values, dtype=float)
     defined = x[np.isfinite(x)]
     n = len(defined)
     out: dict[str, Any] = {"mean": None, "ci_low": None, "ci_high": None, "sd": None, "n": n}
     out["n_undefined"] = int(len(x) - n)
-    if n == 0:
+    if n == 0 or (nan_beyond_horizon and n < len(x)):
         return out
     mean = float(defined.mean())
     out["mean"] = mean
@@ -56,10 +67,24 @@ def mean_ci(
 def summarise(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Headline figures (:data:`HEADLINE`) of a per-replication table, with 95% CIs."""
     return {
-        name: mean_ci(replications[name], bounds=bounds_of(name))
+        name: mean_ci(
+            replications[name],
+            bounds=bounds_of(name),
+            nan_beyond_horizon=name in BEYOND_HORIZON,
+        )
         for name in HEADLINE
         if name in replications
     }
+
+
+def replication_mean(values: pd.Series) -> float:
+    """Mean of one output over replications, as sweeps and sensitivity analysis use it: NaN
+    replications are left out, except for :data:`BEYOND_HORIZON` outputs, where one makes the
+    mean NaN (the point's median lies beyond the horizon in that replication)."""
+    x = values.to_numpy(dtype=float)
+    if values.name in BEYOND_HORIZON and np.isnan(x).any():
+        return float("nan")
+    return float(np.nanmean(x)) if np.isfinite(x).any() else float("nan")
 
 
 def bounds_of(name: str) -> tuple[float, float]:
