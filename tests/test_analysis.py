@@ -399,6 +399,21 @@ def test_compare_of_equal_runs_finds_no_difference(tmp_path):
     assert result.logrank_p_value == pytest.approx(direct.pvalue)
 
 
+def test_runs_with_the_same_seed_are_paired_by_replication(tmp_path):
+    """Same seed and replications: replication r of both runs share random numbers, so they are
+    resampled together. Two identical runs then differ by exactly 0 in every resample; resampled
+    independently, the interval would be as wide as the replication noise."""
+    a = write_run_folder(tmp_path / "a", "a", 0.01, replications=10, n_smes=200, seed=5)
+    b = write_run_folder(tmp_path / "b", "b", 0.01, replications=10, n_smes=200, seed=5)
+    paired = compare_runs(load_run(a), load_run(b), n_resamples=200, seed=0)
+    assert "paired by replication" in paired.median_difference.method
+    assert paired.median_difference.ci_low == paired.median_difference.ci_high == 0.0
+    c = write_run_folder(tmp_path / "c", "c", 0.01, replications=10, n_smes=200, seed=6)
+    unpaired = compare_runs(load_run(a), load_run(c), n_resamples=200, seed=0)
+    assert "paired" not in unpaired.median_difference.method
+    assert unpaired.median_difference.ci_low < unpaired.median_difference.ci_high
+
+
 def test_sweep_summary_gains_a_censoring_aware_median_from_smes(tmp_path):
     folder = tmp_path / "sweep"
     rng = np.random.default_rng(6)

@@ -1,13 +1,18 @@
 """Comparing the TTFE of two runs: median difference, log-rank test, Cox hazard ratio.
 
 * Difference in median TTFE (B - A, weeks) with a percentile bootstrap interval
-  (:func:`scipy.stats.bootstrap`, the two runs resampled independently). The resampled unit is the
-  replication when both runs have at least :data:`MIN_CLUSTERS` replications (SMEs of one
-  replication share agencies and a network, so they are not independent), otherwise the SME.
-* Log-rank test (:func:`scipy.stats.logrank`) of equal survival curves.
+  (:func:`scipy.stats.bootstrap`). The resampled unit is the replication when both runs have at
+  least :data:`MIN_CLUSTERS` replications (SMEs of one replication share agencies and a network,
+  so they are not independent), otherwise the SME. Runs made with the same seed and the same
+  replications use common random numbers (replication r of both starts from the same population
+  and streams), so replication r of A and of B are resampled together (a paired bootstrap);
+  otherwise the two runs are resampled independently.
+* Log-rank test (:func:`scipy.stats.logrank`) of equal survival curves. It treats SMEs as
+  independent; the Cox p-value below is the one robust to clustering.
 * Hazard ratio of B against A from a Cox proportional-hazards model
   (:class:`statsmodels.duration.hazard_regression.PHReg`, Efron ties), with standard errors robust
-  to clustering by replication under the same rule. HR > 1: SMEs of B reach first export sooner.
+  to clustering by replication under the same rule (by replication number when paired). HR > 1:
+  SMEs of B reach first export sooner.
 """
 
 from __future__ import annotations
@@ -157,11 +162,19 @@ def _p(p: float | None) -> str:
 
 
 def _cluster_units(smes: pd.DataFrame, by_replication: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Unit index of every SME and the unit ids (replications, or the SMEs themselves)."""
+    """Unit index of every SME and the unit ids (replications in sorted order, or the SMEs)."""
     if by_replication:
-        codes, uniques = pd.factorize(smes["replication"])
+        codes, uniques = pd.factorize(smes["replication"], sort=True)
         return codes, np.arange(len(uniques))
     return np.arange(len(smes)), np.arange(len(smes))
+
+
+def common_random_numbers(run_a: RunResults, run_b: RunResults) -> bool:
+    """Whether replication r of A and of B share their random streams: same seed, same
+    replication numbers (then they are paired, not independent)."""
+    seed_a, seed_b = run_a.manifest.get("seed"), run_b.manifest.get("seed")
+    reps_a, reps_b = run_a.manifest.get("replications"), run_b.manifest.get("replications")
+    return seed_a is not None and seed_a == seed_b and reps_a is not None and reps_a == reps_b
 
 
 def median_difference(
@@ -171,10 +184,13 @@ def median_difference(
     level: float = LEVEL,
     n_resamples: int = 999,
     seed: int = 0,
+    paired: bool = False,
 ) -> Estimate:
     """Median TTFE of B minus that of A (weeks), percentile bootstrap interval.
 
-    NaN when a median is not reached; the interval is NaN when some resamples do not reach it.
+    ``paired`` (with ``by_replication``) resamples replication r of A and B together: use it when
+    the runs share seed and replications (common random numbers). NaN when a median is not
+    reached; the interval is NaN when some resamples do not reach it.
     """
     times = np.unique(np.r_[smes_a["ttfe_weeks"].to_numpy(float), smes_b["ttfe_weeks"]])
     parts = []
@@ -192,8 +208,10 @@ def median_difference(
         return median_of(parts[1], drawn_b) - median_of(parts[0], drawn_a)
 
     point = statistic(parts[0][3], parts[1][3])
+    paired = paired and by_replication and len(parts[0][3]) == len(parts[1][3])
     unit = "replications" if by_replication else "SMEs"
-    method = f"percentile bootstrap over {unit}, {n_resamples} resamples"
+    pairing = ", paired by replication (same seed)" if paired else ""
+    method = f"percentile bootstrap over {unit}{pairing}, {n_resamples} resamples"
     if not np.isfinite(point) or n_resamples <= 0:
         return Estimate(point, np.nan, np.nan, level, None, method)
     with warnings.catch_warnings():
@@ -202,7 +220,7 @@ def median_difference(
             (parts[0][3], parts[1][3]),
             statistic,
             n_resamples=n_resamples,
-            paired=False,
+            paired=paired,
             vectorized=False,
             confidence_level=level,
             method="percentile",
@@ -279,11 +297,12 @@ def compare_runs(
     if cluster == "auto" and not by_rep:
         notes.append(
             f"fewer than {MIN_CLUSTERS} replications in a run: intervals treat SMEs as "
-            "independent (they share agencies within a replication), so they are too narrow; "
-            "run more replications"
+            "independent, but SMEs of one replication share agencies, a network and events, so "
+            "the intervals can be too wide or too narrow; run more replications"
         )
+    paired = by_rep and common_random_numbers(run_a, run_b)
     curves = {labels[0]: km_from_smes(smes_a, level), labels[1]: km_from_smes(smes_b, level)}
-    diff = median_difference(smes_a, smes_b, by_rep, level, n_resamples, seed)
+    diff = median_difference(smes_a, smes_b, by_rep, level, n_resamples, seed, paired=paired)
     if not np.isfinite(diff.estimate):
         notes.append("a median TTFE is not reached within the follow-up: no median difference")
     data = [
@@ -297,7 +316,9 @@ def compare_runs(
         raise SimsmeError("no SME exported in either run: nothing to compare")
     logrank = stats.logrank(data[0], data[1])
     clusters = None
-    if by_rep:
+    if paired:  # replication r of A and of B share random numbers: one cluster
+        clusters = smes["replication"].to_numpy()
+    elif by_rep:
         clusters = smes["scenario"].astype(str).to_numpy() + ":" + smes["replication"].astype(str)
     hr = cox_hazard_ratio(smes, (~a_mask).astype(float), clusters, level)
     return Comparison(
