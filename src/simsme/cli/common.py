@@ -64,19 +64,29 @@ def summary_table(summary: dict[str, dict[str, Any]], title: str) -> Table:
             if stat.get("ci_low") is not None
             else "-"
         )
-        undefined = stat.get("n_undefined", 0)
-        if undefined:
-            total = undefined + stat.get("n", 0)
-            why = UNDEFINED_BECAUSE.get(name, "undefined")
-            ci += f" ({why}: {undefined} of {total} reps)"
-        table.add_row(name, fmt(stat.get("mean")), ci)
+        table.add_row(name + ("*" if stat.get("n_undefined") else ""), fmt(stat.get("mean")), ci)
     return table
 
 
+def summary_notes(summary: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per headline figure that some replications leave undefined (the ``*`` rows)."""
+    notes = []
+    for name, stat in summary.items():
+        undefined = stat.get("n_undefined", 0)
+        if undefined:
+            total = undefined + stat.get("n", 0)
+            why = UNDEFINED_BECAUSE.get(name, "")
+            notes.append(f"* {name}: undefined in {undefined} of {total} replications{why}")
+    return notes
+
+
 UNDEFINED_BECAUSE = {
-    "km_median_ttfe_weeks": "beyond the horizon",
-    "median_ttfe_weeks": "no exporter",
-    "mean_ttfe_weeks": "no exporter",
-    "share_exported_within_3y": "no entrant followed 3 years",
+    "km_median_ttfe_weeks": " (fewer than half the SMEs export within the horizon: the median "
+    "lies beyond it, so no mean is given)",
+    "median_ttfe_weeks": " (no SME exported)",
+    "mean_ttfe_weeks": " (no SME exported)",
+    "indirect_share": " (no SME exported)",
+    "share_exported_within_3y": " (no SME founded during the run was followed to its third "
+    "birthday; incumbents do not count: set population.entrants_per_year)",
 }
 """Why a headline figure can be undefined in a replication (shown next to its interval)."""

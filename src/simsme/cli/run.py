@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from simsme.cli.app import app
-from simsme.cli.common import console, err_console, progress_bar, summary_table
+from simsme.cli.common import console, err_console, progress_bar, summary_notes, summary_table
 from simsme.errors import SimsmeError
 from simsme.scenario import load_scenario, scenario_warnings
 from simsme.scenario.loading import apply_overrides
@@ -103,6 +103,8 @@ def run(
         f"{m['n_steps']} steps, engine {m['engine']}, seed {m['seed']}"
     )
     console.print(summary_table(shown, title))
+    for note in summary_notes(shown):
+        console.print(note, highlight=False)
     console.print(f"results: {result.folder}  ({time.perf_counter() - start:.1f} s)")
 
 
