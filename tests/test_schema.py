@@ -251,3 +251,35 @@ def test_events_outside_the_run_are_warned_about(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "events[0].start" in err and "never happens" in err
     assert "events[1]" not in err
+
+
+@pytest.mark.parametrize(
+    "text", ["time: {start_date: 2010-02-30}\n", "time: {start_date: 2010-13-01}\n"]
+)
+def test_a_date_that_does_not_exist_is_a_clear_error(tmp_path, text):
+    message = problems_of(tmp_path, text)
+    assert "not a valid date" in message and "line 1" in message
+
+
+def test_a_date_that_does_not_exist_in_set_is_a_clear_error():
+    with pytest.raises(ScenarioError, match="time.start_date.*2010-02-30.*valid date"):
+        load_scenario(ROOT / "scenarios" / "baseline.yaml", ["time.start_date=2010-02-30"])
+    # Text that merely looks like a date stays text where text is expected.
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml", ["description=2010-02-30"])
+    assert scenario.description == "2010-02-30"
+
+
+def test_a_horizon_shorter_than_one_step_is_refused(tmp_path):
+    message = problems_of(tmp_path, "time: {horizon_years: 0.001}\n")
+    assert "field 'time'" in message and "at least one step" in message
+
+
+def test_messages_for_names_lists_and_event_types_read_plainly(tmp_path):
+    assert "no spaces" in problems_of(tmp_path, "name: 'a b'\n")
+    assert "at least 1 item" in problems_of(tmp_path, "agencies: []\n")
+    message = problems_of(tmp_path, "events: [{type: nope, start: 2012-01-01}]\n")
+    assert "events[0].type" in message and "'movement_control'" in message
+    with pytest.raises(ScenarioError, match="the list is empty"):
+        load_scenario(ROOT / "scenarios" / "baseline.yaml", ["events.0.start=2012-01-01"])
+    with pytest.raises(ScenarioError, match="no item '-1'"):
+        load_scenario(ROOT / "scenarios" / "baseline.yaml", ["agencies.-1.capacity_per_week=3"])

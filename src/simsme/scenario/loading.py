@@ -83,6 +83,14 @@ def _describe_error(err: Mapping[str, Any]) -> str:
         return f"field '{path}': required but missing"
     shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+    ctx = err.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        msg = f"a name of letters, digits and the signs in {ctx.get('pattern')}, no spaces"
+    elif kind == "too_short":
+        msg = f"at least {ctx.get('min_length')} item(s)"
+    elif kind == "union_tag_invalid":
+        msg = f"a 'type' among {ctx.get('expected_tags')}, not '{ctx.get('tag')}'"
+        path = f"{path}.type"
     return f"field '{path}': value {shown}: expected {msg}"
 
 
@@ -206,6 +214,20 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """Dates such as 2010-02-30 match YAML's date pattern but are not dates: say so."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{node.value}' is not a valid date ({exc})", node.start_mark
+            ) from None
+
+
+_UniqueKeyLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _UniqueKeyLoader.construct_yaml_timestamp
+)
+
 
 def load_yaml_text(text: str) -> Any:
     """Parse YAML text with the safe loader, refusing duplicate keys."""
@@ -223,6 +245,8 @@ def read_yaml(path: str | Path) -> Any:
         raise ScenarioError(f"cannot read file: {exc}", str(path)) from None
     try:
         return load_yaml_text(text)
+    except RecursionError:
+        raise ScenarioError("malformed YAML: nested too deeply", str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -239,8 +263,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not path:
         raise ScenarioError(f"'{text}': the field path before '=' is empty", "--set")
     try:
-        value = yaml.safe_load(value_text) if value_text.strip() else ""
-    except yaml.YAMLError:
+        value = load_yaml_text(value_text) if value_text.strip() else ""
+    except yaml.YAMLError:  # e.g. 2010-02-30: kept as text, and the field's check says why
         value = value_text
     return path, value
 
@@ -263,11 +287,12 @@ def apply_override(data: dict[str, Any], path: str, value: Any, source: str = "-
                 names = [str(i) for i in range(len(node))] + [
                     str(x.get("name")) for x in node if isinstance(x, dict) and "name" in x
                 ]
-                raise ScenarioError(
-                    f"field '{where}': no item '{part}': expected an index 0..{len(node) - 1} or "
-                    f"a name{did_you_mean(part, names)}",
-                    source,
+                expected = (
+                    f"expected an index 0..{len(node) - 1} or a name{did_you_mean(part, names)}"
+                    if node
+                    else "the list is empty (add the item in the scenario file first)"
                 )
+                raise ScenarioError(f"field '{where}': no item '{part}': {expected}", source)
             if last:
                 node[index] = value
                 return
@@ -298,9 +323,9 @@ def _free_keys(parent: list[str]) -> bool:
 
 
 def _list_index(items: list[Any], part: str) -> int | None:
-    if part.lstrip("-").isdigit():
+    if part.isdigit():
         i = int(part)
-        return i if -len(items) <= i < len(items) else None
+        return i if i < len(items) else None
     for i, item in enumerate(items):
         if isinstance(item, dict) and item.get("name") == part:
             return i

@@ -89,6 +89,15 @@ class TimeSpec(Strict):
         description="Length of one step in days (default one week, MODEL.md section 2 'Scales').",
     )
 
+    @model_validator(mode="after")
+    def _at_least_one_step(self) -> TimeSpec:
+        if round(self.horizon_years * 365.25 / self.step_days) < 1:
+            raise ValueError(
+                f"a horizon of at least one step ({self.step_days:g} days); "
+                f"horizon_years {self.horizon_years:g} is {self.horizon_years * 365.25:.2g} days"
+            )
+        return self
+
 
 # --------------------------------------------------------------------------------------------
 # Channels (003 Table 4)
@@ -824,7 +833,12 @@ Event = Annotated[
 class Scenario(Strict):
     """A complete simulation scenario. All defaults = the Malaysian F&B baseline."""
 
-    name: str = Field("baseline", min_length=1, pattern=r"^[A-Za-z0-9_\-\.]+$")
+    name: str = Field(
+        "baseline",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_\-\.]+$",
+        description="Names the results folder: letters, digits, '_', '-' and '.' only.",
+    )
     description: str = ""
     seed: int = Field(20221116, ge=0, le=2**63 - 1)
     replications: int = Field(20, ge=1, le=1_000_000)
