@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from simsme.cli import main
+from simsme.errors import SimsmeError
 from simsme.experiments.run import chunk_size_for, run_scenario
+from simsme.outputs import OUTPUT_VERSION
 from simsme.scenario.schema import FOCUS_AREAS
 
 from helpers import small_scenario
@@ -230,3 +232,39 @@ def test_an_unusable_out_folder_is_a_clear_error(tmp_path, capsys, where):
     assert code == 2
     assert "--out" in err and "a-file" in err and "expected a folder" in err
     assert "Traceback" not in err
+
+
+def test_results_of_other_output_definitions_are_not_reused(tmp_path, capsys):
+    """A folder written under other output definitions (an older simsme) is neither reused as
+    finished nor resumed: its key differs, and the message says why."""
+    out = tmp_path / "r"
+    run_scenario(tiny(), out=out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["run_key"] = manifest["run_key"].rsplit(":", 1)[0] + ":outputs1"
+    manifest["output_version"] = 1
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SimsmeError, match="another version of simsme"):
+        run_scenario(tiny(), out=out)
+    result = run_scenario(tiny(), out=out, force_new=True)
+    assert result.manifest["output_version"] == OUTPUT_VERSION
+
+
+def test_damaged_state_files_are_clear_errors(tmp_path, capsys):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("population: {n_smes: 50}\ntime: {horizon_years: 2}\nreplications: 2\n")
+    out = tmp_path / "r"
+    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 0
+    (out / "manifest.json").write_text("{ not json")
+    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "manifest.json: damaged" in err and "--force-new" in err
+    assert main(["run", str(scenario), "--out", str(out), "-q", "--force-new"]) == 0
+
+
+def test_an_empty_out_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("population: {n_smes: 50}\ntime: {horizon_years: 2}\nreplications: 2\n")
+    assert main(["run", str(scenario), "--out", "", "-q"]) == 2
+    assert "--out: the value is empty" in " ".join(capsys.readouterr().err.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]

@@ -21,6 +21,7 @@ from pandas.testing import assert_frame_equal
 
 from simsme.cli import main
 from simsme.errors import ScenarioError, SimsmeError
+from simsme.experiments.run import run_scenario
 from simsme.experiments.sweep import (
     plan_sweep,
     read_sweep,
@@ -558,6 +559,45 @@ def test_sweep_into_an_unusable_folder_is_refused(tmp_path):
     (tmp_path / "a-file").write_text("")
     with pytest.raises(SimsmeError, match="--out: cannot use"):
         plan_sweep(sweep, tmp_path / "a-file")
+
+
+def test_sweep_replacing_a_run_leaves_none_of_its_tables(tmp_path):
+    write(tmp_path, "base.yaml", BASE)
+    sweep = write(tmp_path, "s.yaml", GRID)
+    out = tmp_path / "out"
+    run_scenario(
+        Scenario.model_validate(
+            {"population": {"n_smes": 40}, "time": {"horizon_years": 2}, "replications": 2}
+        ),
+        out=out,
+    )
+    with pytest.raises(SimsmeError, match="results of a `simsme run`"):
+        plan_sweep(sweep, out)
+    run_sweep(sweep, out, force_new=True)
+    names = {p.name for p in out.iterdir()}
+    assert "points.parquet" in names
+    assert not names & {"replications.parquet", "smes.parquet", "channel_mix.parquet"}
+
+
+def test_overlapping_and_oversized_parameters_are_refused(tmp_path):
+    write(tmp_path, "base.yaml", BASE)
+    overlap = write(
+        tmp_path,
+        "overlap.yaml",
+        "base: base.yaml\nparameters:\n"
+        "  agencies.trade_agency.capacity_per_week: {values: [5, 10]}\n"
+        "  agencies.*.capacity_per_week: {values: [5, 10]}\n",
+    )
+    with pytest.raises(ScenarioError, match="also sets"):
+        load_sweep(overlap)
+    huge = write(
+        tmp_path,
+        "huge.yaml",
+        "base: base.yaml\nparameters:\n"
+        "  channels.whatsapp.latency.median_days: {range: {start: 0.001, stop: 10, step: 1.0e-7}}\n",
+    )
+    with pytest.raises(ScenarioError, match="at most 100,000 values"):
+        load_sweep(huge)
 
 
 def test_sweep_of_a_run_folder_is_refused(tmp_path):

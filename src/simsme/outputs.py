@@ -15,6 +15,11 @@ import pandas as pd
 from simsme.scenario.lowering import DAYS_PER_YEAR, ScenarioArrays
 from simsme.scenario.schema import FOCUS_AREAS, SIZE_CLASSES
 
+OUTPUT_VERSION = 2
+"""Version of the output tables' columns and definitions. It is part of every results folder's
+key, so results written under other definitions are never resumed or reused as if current.
+Raise it whenever a column is added, removed or redefined."""
+
 MODES = ("none", "indirect", "direct")
 BORN_GLOBAL_YEARS = 3.0  # exporting within 3 years of founding (003; MODEL.md section 6)
 

@@ -29,8 +29,14 @@ import pandas as pd
 
 from simsme import __version__
 from simsme.errors import SimsmeError
-from simsme.outputs import RunBlock, channel_mix_table, replication_table, sme_table
-from simsme.results.store import ChunkStore, prepare_folder, read_json, write_json_atomic
+from simsme.outputs import OUTPUT_VERSION, RunBlock, channel_mix_table, replication_table, sme_table
+from simsme.results.store import (
+    ChunkStore,
+    clear_results,
+    prepare_folder,
+    read_json,
+    write_json_atomic,
+)
 from simsme.results.summary import summarise
 from simsme.scenario.loading import scenario_hash
 from simsme.scenario.lowering import ScenarioArrays, lower
@@ -53,9 +59,10 @@ class RunResult:
 
 
 def run_key(scenario: Scenario, engine: str) -> str:
-    """Identity of a run's inputs: the resolved scenario (seed and replications included) and
-    the engine. The default results folder is named after it."""
-    return scenario_hash(scenario) + f":{engine}"
+    """Identity of a run's inputs: the resolved scenario (seed and replications included), the
+    engine and the version of the output definitions (:data:`simsme.outputs.OUTPUT_VERSION`).
+    The default results folder is named after the scenario hash."""
+    return scenario_hash(scenario) + f":{engine}:outputs{OUTPUT_VERSION}"
 
 
 def default_folder(scenario: Scenario, engine: str, root: str | Path = "results") -> Path:
@@ -218,6 +225,7 @@ def run_scenario(
         "n_steps": int(arrays.n_steps),
         "scenario_hash": scenario_hash(scenario),
         "run_key": key,
+        "output_version": OUTPUT_VERSION,
         "tables": [f"{name}.parquet" for name in tables],
         "resumed_replications": already,
         "threads": threads,
@@ -242,7 +250,7 @@ def _finished_run(folder: Path, key: str, tables: list[str], force_new: bool) ->
     the old run (say ``smes.parquet`` when the new run has ``--no-smes``) is left behind.
     """
     manifest_path = folder / "manifest.json"
-    if manifest_path.exists():
+    if manifest_path.exists() and not force_new:
         manifest = read_json(manifest_path)
         same_inputs = manifest.get("run_key") == key
         has_tables = {f"{name}.parquet" for name in tables} <= set(manifest.get("tables", []))
@@ -251,6 +259,18 @@ def _finished_run(folder: Path, key: str, tables: list[str], force_new: bool) ->
             replications = pd.read_parquet(folder / "replications.parquet")
             summary = read_json(folder / "summary.json")
             return RunResult(folder, summary, manifest, replications)
+        if manifest.get("kind") == "sweep" and not force_new:
+            raise SimsmeError(
+                f"{folder}: holds the results of a sweep; choose another --out or pass "
+                "--force-new to replace them"
+            )
+        same_scenario = str(manifest.get("run_key", "")).split(":")[:2] == key.split(":")[:2]
+        if same_scenario and not same_inputs and not force_new:
+            raise SimsmeError(
+                f"{folder}: holds results of this scenario written by another version of simsme "
+                f"(output definitions {manifest.get('output_version', 1)}, now "
+                f"{OUTPUT_VERSION}); pass --force-new to replace them, or choose another --out"
+            )
         if not same_inputs and not force_new:
             raise SimsmeError(
                 f"{folder}: already holds the results of a different run "
@@ -258,8 +278,7 @@ def _finished_run(folder: Path, key: str, tables: list[str], force_new: bool) ->
                 f"{str(manifest.get('scenario_hash'))[:8]}); "
                 "choose another --out or pass --force-new to replace them"
             )
-    for name in ("manifest.json", "summary.json", *(f"{t}.parquet" for t in TABLES)):
-        (folder / name).unlink(missing_ok=True)
+    clear_results(folder)
     return None
 
 

@@ -33,6 +33,8 @@ from simsme.results.store import write_parquet_atomic
 from simsme.results.summary import BEYOND_HORIZON, replication_mean
 
 HEADLINE_OUTPUTS = ("restricted_mean_ttfe_weeks", "km_median_ttfe_weeks", "share_exported")
+MIN_RESAMPLES, MAX_RESAMPLES = 10, 100_000
+"""Bootstrap resamples allowed (SALib holds them all in memory at once)."""
 SOBOL_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
 MORRIS_COLUMNS = ("mu_star", "mu_star_conf", "sigma", "mu")
 
@@ -75,10 +77,14 @@ def analyse(
         )
     if not 0.0 < conf_level < 1.0:
         raise SimsmeError(f"--conf-level: value {conf_level}: expected between 0 and 1")
-    if num_resamples < 10:
-        raise SimsmeError(f"--resamples: value {num_resamples}: expected at least 10")
-    outputs = list(outputs)
+    if not MIN_RESAMPLES <= num_resamples <= MAX_RESAMPLES:
+        raise SimsmeError(
+            f"--resamples: value {num_resamples}: expected {MIN_RESAMPLES} to {MAX_RESAMPLES:,}"
+        )
     known = [c for c in results.summary.columns if c not in ("point", "replication")]
+    if outputs is HEADLINE_OUTPUTS:  # the defaults: those this sweep's tables have
+        outputs = [name for name in HEADLINE_OUTPUTS if name in known] or ["median_ttfe_weeks"]
+    outputs = list(outputs)
     for name in outputs:
         if name not in known:
             raise SimsmeError(

@@ -57,10 +57,12 @@ from simsme.experiments.sweep_exec import (
     run_local,
 )
 from simsme.experiments.sweep_spec import ResolvedSweep, load_sweep
+from simsme.outputs import OUTPUT_VERSION
 from simsme.results.store import (
     CHUNKS_DIR,
     PROGRESS_FILE,
     ChunkStore,
+    clear_results,
     prepare_folder,
     read_json,
     write_json_atomic,
@@ -152,12 +154,14 @@ def default_folder(sweep: ResolvedSweep, shard: tuple[int, int] | None = None) -
 
 def run_key(sweep: ResolvedSweep, with_smes: bool, shard: tuple[int, int] | None) -> str:
     shard_text = f"{shard[0]}/{shard[1]}" if shard else "all"
-    return f"{sweep.hash}|smes={int(with_smes)}|shard={shard_text}"
+    return f"{sweep.hash}|smes={int(with_smes)}|shard={shard_text}|outputs={OUTPUT_VERSION}"
 
 
 def _explain_key_change(old: str, new: str, folder: Path) -> str:
     old_parts, new_parts = old.split("|"), new.split("|")
-    if len(old_parts) != 3:
+    if len(old_parts) == 3 and old.startswith(new_parts[0]):
+        return "it was written by an earlier version of simsme, with other output definitions"
+    if len(old_parts) != 4:
         return f"{folder}: holds results of something other than this sweep"
     reasons = []
     if old_parts[0] != new_parts[0]:
@@ -171,6 +175,8 @@ def _explain_key_change(old: str, new: str, folder: Path) -> str:
         )
     if old_parts[2] != new_parts[2]:
         reasons.append(f"it was started with --shard {old_parts[2]}")
+    if old_parts[3] != new_parts[3]:
+        reasons.append("it was written by another version of simsme, with other output definitions")
     return "; ".join(reasons) or "its inputs differ"
 
 
@@ -521,9 +527,43 @@ def build_manifest(
 
 def _clear_outputs(folder: Path) -> None:
     """Remove a sweep's outputs (manifest first, so the folder never looks complete)."""
-    for name in OUTPUT_FILES:
-        (folder / name).unlink(missing_ok=True)
-    shutil.rmtree(folder / "smes", ignore_errors=True)
+    clear_results(folder)
+
+
+def check_options(
+    sweep: ResolvedSweep,
+    executor: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    shard: tuple[int, int] | str | None = None,
+) -> tuple[tuple[int, int] | None, list[range], list[int]]:
+    """Check the run options against the sweep (``--dry-run`` does too); returns the shard, the
+    chunks of points and the chunks this shard runs."""
+    if executor not in EXECUTORS:
+        raise SimsmeError(f"--executor: value '{executor}': expected one of {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise SimsmeError(
+            f"--scheduler: value '{scheduler}': only used with --executor dask "
+            "(add --executor dask)"
+        )
+    if workers is not None and workers < 1:
+        raise SimsmeError(f"--workers: value {workers}: expected at least 1")
+    if threads is not None and threads < 1:
+        raise SimsmeError(f"--threads: value {threads}: expected at least 1")
+    shard = parse_shard(shard) if isinstance(shard, str) else shard
+    chunks = chunk_points(sweep.n_points, work_per_point(sweep))
+    if shard is not None:
+        index, count = shard
+        if count > len(chunks):
+            raise SimsmeError(
+                f"--shard: value {index}/{count}: expected at most {len(chunks)} shards "
+                f"(the sweep has {sweep.n_points} points in {len(chunks)} chunks)"
+            )
+        mine = [c for c in range(len(chunks)) if c % count == index - 1]
+    else:
+        mine = list(range(len(chunks)))
+    return shard, chunks, mine
 
 
 def plan_sweep(
@@ -552,31 +592,9 @@ def plan_sweep(
     with_smes: also write the per-SME tables (``smes/``).
     force_new: discard an unfinished or finished sweep of other inputs in ``out``.
     """
-    if executor not in EXECUTORS:
-        raise SimsmeError(f"--executor: value '{executor}': expected one of {', '.join(EXECUTORS)}")
-    if scheduler and executor != "dask":
-        raise SimsmeError(
-            f"--scheduler: value '{scheduler}': only used with --executor dask "
-            "(add --executor dask)"
-        )
-    if workers is not None and workers < 1:
-        raise SimsmeError(f"--workers: value {workers}: expected at least 1")
-    if threads is not None and threads < 1:
-        raise SimsmeError(f"--threads: value {threads}: expected at least 1")
     if not isinstance(sweep, ResolvedSweep):
         sweep = load_sweep(sweep)
-    shard = parse_shard(shard) if isinstance(shard, str) else shard
-    chunks = chunk_points(sweep.n_points, work_per_point(sweep))
-    if shard is not None:
-        index, count = shard
-        if count > len(chunks):
-            raise SimsmeError(
-                f"--shard: value {index}/{count}: expected at most {len(chunks)} shards "
-                f"(the sweep has {sweep.n_points} points in {len(chunks)} chunks)"
-            )
-        mine = [c for c in range(len(chunks)) if c % count == index - 1]
-    else:
-        mine = list(range(len(chunks)))
+    shard, chunks, mine = check_options(sweep, executor, scheduler, workers, threads, shard)
     folder = prepare_folder(Path(out) if out is not None else default_folder(sweep, shard))
     key = run_key(sweep, with_smes, shard)
     run = SweepRun(
@@ -593,7 +611,7 @@ def plan_sweep(
         mine=mine,
     )
     manifest_path = folder / "manifest.json"
-    if manifest_path.exists():
+    if manifest_path.exists() and not force_new:
         manifest = read_json(manifest_path)
         if manifest.get("run_key") == key and manifest.get("status") == "complete":
             if not force_new:
@@ -605,12 +623,13 @@ def plan_sweep(
                     already_complete=True,
                 )
                 return run
-        elif not force_new:
-            what = (
-                _explain_key_change(str(manifest.get("run_key")), key, folder)
-                if manifest.get("kind") == "sweep"
-                else "it holds the results of a `simsme run`"
+        elif manifest.get("kind") != "sweep":
+            raise SimsmeError(
+                f"{folder}: holds the results of a `simsme run`, not of a sweep; choose another "
+                "--out or pass --force-new to replace them"
             )
+        else:
+            what = _explain_key_change(str(manifest.get("run_key")), key, folder)
             raise SimsmeError(
                 f"{folder}: already holds a finished sweep that differs from this one: {what}; "
                 "choose another --out or pass --force-new to replace it"
@@ -691,6 +710,11 @@ def merge_shards(
             continue
         if m.get("smes") != first.get("smes"):
             problems.append(f"{folder}: --smes differs from {first_folder}")
+        if not str(m.get("run_key", "")).endswith(f"|outputs={OUTPUT_VERSION}"):
+            problems.append(
+                f"{folder}: written by another version of simsme (other output definitions); "
+                "run that shard again with --force-new"
+            )
         shard = m.get("shard")
         if not shard:
             problems.append(f"{folder}: not a shard (run with --shard I/N)")
@@ -718,7 +742,10 @@ def merge_shards(
         if out is not None
         else Path("results") / "sweeps" / f"{first['sweep_name']}-{first['sweep_hash'][:8]}"
     )
-    key = f"{first['sweep_hash']}|smes={int(bool(first.get('smes')))}|shard=all"
+    key = (
+        f"{first['sweep_hash']}|smes={int(bool(first.get('smes')))}|shard=all"
+        f"|outputs={OUTPUT_VERSION}"
+    )
     if any(Path(f).resolve() == folder.resolve() for f, _ in manifests):
         raise SimsmeError(f"--out: {folder} is one of the shards: expected a new folder")
     existing = folder / "manifest.json"

@@ -68,6 +68,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+MAX_VALUES = 100_000
+"""Most values one parameter's range may give."""
+MAX_POINTS = 1_000_000
+"""Most points one sweep may have (split larger studies into several sweeps)."""
+
+
 class RangeSpec(_Strict):
     """Evenly spaced values from ``start`` to ``stop`` (inclusive), by ``step`` or ``num``."""
 
@@ -87,6 +93,13 @@ class RangeSpec(_Strict):
             raise ValueError("'num' with log: true (geometric spacing has no fixed step)")
         if self.log and min(self.start, self.stop) <= 0:
             raise ValueError("start and stop > 0 with log: true")
+        if self.step is not None:
+            count = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
+            if count > MAX_VALUES:
+                raise ValueError(
+                    f"at most {MAX_VALUES:,} values; start {self.start}, stop {self.stop} and "
+                    f"step {self.step} give {count:,}"
+                )
         return self
 
     def values(self) -> list[int | float]:
@@ -531,6 +544,11 @@ def load_sweep(path: str | Path) -> ResolvedSweep:
 
     seed = spec.seed if spec.seed is not None else base.seed
     replications = spec.replications if spec.replications is not None else base.replications
+    size = _design_size(spec, parameters)
+    if size > MAX_POINTS:
+        raise ScenarioError(
+            [f"field 'design': {size:,} points: expected at most {MAX_POINTS:,} per sweep"], source
+        )
     points, matrix, problem = _design_points(spec, parameters, seed)
     problems = _check_points(points, parameters, base_data)
     if problems:
@@ -620,6 +638,7 @@ def _check_parameters(
         param = Parameter(name=name, paths=paths, spec=pspec, integer=integer)
         problems.extend(_check_spec_kind(param, kind, where))
         parameters.append(param)
+    problems.extend(_overlapping(parameters, base_data, kind))
     if problems or kind == "points":  # points are checked whole, by _check_points
         return parameters, problems
     for param in parameters:
@@ -637,6 +656,51 @@ def _check_parameters(
                 if len(problems) > MAX_PROBLEMS_SHOWN:
                     return parameters, problems
     return parameters, problems
+
+
+def _canonical(data: Any, path: str) -> str:
+    """A dotted path with list items by index (agencies.trade_agency.x -> agencies.2.x)."""
+    out, node = [], data
+    for part in path.split("."):
+        if isinstance(node, list):
+            index = next(
+                (
+                    i
+                    for i, item in enumerate(node)
+                    if str(i) == part or (isinstance(item, dict) and item.get("name") == part)
+                ),
+                None,
+            )
+            if index is None:
+                return ".".join([*out, *path.split(".")[len(out) :]])
+            out.append(str(index))
+            node = node[index]
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(out)
+
+
+def _overlapping(parameters: list[Parameter], base_data: dict[str, Any], kind: str) -> list[str]:
+    """Two parameters that set the same field (or one inside the other): the later one would
+    silently win, so the first would have no effect."""
+    owner: dict[str, str] = {}
+    problems = []
+    for param in parameters:
+        for path in param.paths:
+            here = _canonical(base_data, path)
+            for seen, name in owner.items():
+                if name != param.name and (
+                    here == seen or here.startswith(seen + ".") or seen.startswith(here + ".")
+                ):
+                    where = f"parameters['{param.name}']" if kind != "points" else param.name
+                    problems.append(
+                        f"field '{where}': sets {here}, which '{name}' also sets: expected each "
+                        "field to be varied by one parameter only"
+                    )
+                    break
+            owner.setdefault(here, param.name)
+    return problems
 
 
 _SCENARIO_PROBLEM = re.compile(r"^field '([^']*)': value (.*?): expected (.*)$", re.S)
@@ -698,6 +762,24 @@ def salib_problem(parameters: list[Parameter]) -> dict[str, Any]:
         "names": [p.name for p in parameters],
         "bounds": [p.sample_bounds() for p in parameters],
     }
+
+
+def _design_size(spec: SweepFile, parameters: list[Parameter]) -> int:
+    """Number of points of a grid design, worked out before any point is made (others: 0,
+    their sizes are bounded by their own fields)."""
+    if spec.design.kind != "grid":
+        return 0
+    size = 1
+    for p in parameters:
+        assert p.spec is not None
+        if p.spec.values is not None:
+            size *= len(p.spec.values)
+        elif p.spec.range.num is not None:  # type: ignore[union-attr]
+            size *= p.spec.range.num  # type: ignore[union-attr]
+        else:
+            r = p.spec.range  # type: ignore[union-attr]
+            size *= math.floor((r.stop - r.start) / r.step + 1e-9) + 1
+    return size
 
 
 def _design_points(

@@ -32,7 +32,33 @@ CHUNKS_DIR = ".chunks"
 PROGRESS_FILE = "progress.json"
 
 
-def prepare_folder(folder: str | Path) -> Path:
+RESULT_FILES = (
+    "manifest.json",  # first: without it the folder no longer looks complete
+    "summary.json",
+    "replications.parquet",
+    "channel_mix.parquet",
+    "smes.parquet",
+    "points.parquet",
+    "summary.parquet",
+    "design.parquet",
+    "sensitivity.parquet",
+    "sensitivity.csv",
+)
+"""Every file a run or a sweep writes at the top of its results folder."""
+
+
+def clear_results(folder: str | Path) -> None:
+    """Remove the results of an earlier run or sweep (either kind) before new ones are written,
+    so that a replaced folder never holds tables of two runs."""
+    folder = Path(folder)
+    for name in RESULT_FILES:
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "smes", ignore_errors=True)
+    for stale in folder.glob(".*.tmp"):  # temporary files of an interrupted atomic write
+        stale.unlink(missing_ok=True)
+
+
+def prepare_folder(folder: str | Path, option: str = "--out") -> Path:
     """Create a results folder (and its parents) and check that files can be written in it.
 
     Raises :class:`SimsmeError` naming the folder when it cannot be used (it is a file, a parent
@@ -47,10 +73,24 @@ def prepare_folder(folder: str | Path) -> Path:
     except OSError as err:
         reason = err.strerror or str(err)
         raise SimsmeError(
-            f"--out: cannot use '{folder}' as a results folder ({reason}); "
+            f"{option}: cannot use '{folder}' as a folder ({reason}); "
             "expected a folder that can be created and written"
         ) from None
     return folder
+
+
+def check_output_file(path: str | Path, option: str) -> Path:
+    """Check, before any work, that a file can be written at ``path`` (its folder is created).
+
+    Raises :class:`SimsmeError` naming the option when it is a folder or cannot be written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise SimsmeError(f"{option}: '{path}' is a folder; expected a file name")
+    prepare_folder(path.parent, option)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise SimsmeError(f"{option}: cannot write '{path}' (permission denied)")
+    return path
 
 
 def _umask() -> int:
@@ -90,16 +130,21 @@ def write_parquet_atomic(table: pd.DataFrame | pa.Table, path: str | Path) -> No
         tmp.unlink(missing_ok=True)
 
 
-def write_json_atomic(data: Any, path: str | Path) -> None:
-    """Write JSON atomically (pretty-printed, keys in insertion order)."""
+def write_text_atomic(text: str, path: str | Path) -> None:
+    """Write a text file so that ``path`` is either the old file or the complete new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_path(path)
     try:
-        tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+        tmp.write_text(text)
         _fsync_replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(data: Any, path: str | Path) -> None:
+    """Write JSON atomically (pretty-printed, keys in insertion order)."""
+    write_text_atomic(json.dumps(data, indent=2, default=_json_default) + "\n", path)
 
 
 def _json_default(value: Any) -> Any:
@@ -111,7 +156,15 @@ def _json_default(value: Any) -> Any:
 
 
 def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text())
+    """Read a JSON state file (manifest, progress); a damaged one is a clear error."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SimsmeError(
+            f"{path}: damaged ({err}); pass --force-new to start the folder again, or choose "
+            "another --out"
+        ) from None
 
 
 def concat_parquet(parts: Iterable[Path], path: str | Path) -> int:
@@ -201,7 +254,13 @@ class ChunkStore:
 
     def assemble(self, name: str, path: str | Path | None = None) -> int:
         """Join a table's chunks, in chunk order, into ``<folder>/<name>.parquet``."""
-        return concat_parquet(list(self.parts(name)), path or self.folder / f"{name}.parquet")
+        try:
+            return concat_parquet(list(self.parts(name)), path or self.folder / f"{name}.parquet")
+        except pa.ArrowException as err:
+            raise SimsmeError(
+                f"{self.dir}: a committed chunk of '{name}' is damaged ({err}); pass --force-new "
+                "to start again"
+            ) from None
 
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
