@@ -340,6 +340,13 @@ def test_folder_kinds_and_clear_errors(tmp_path):
     (run / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(SimsmeError, match="not complete"):
         load_run(run)
+    # Tables without the manifest (killed while writing them) are not a finished run.
+    (run / "manifest.json").unlink()
+    with pytest.raises(SimsmeError, match="not a results folder"):
+        load_run(run)
+    (run / ".chunks").mkdir()
+    with pytest.raises(SimsmeError, match="unfinished results"):
+        load_run(run)
 
 
 # Comparing two runs ----------------------------------------------------------------------------
@@ -397,6 +404,18 @@ def test_compare_of_equal_runs_finds_no_difference(tmp_path):
         ),
     )
     assert result.logrank_p_value == pytest.approx(direct.pvalue)
+
+
+def test_questionable_pairs_are_pointed_out(tmp_path):
+    a = write_run_folder(tmp_path / "a", "a", 0.01, replications=4, n_smes=100, seed=5)
+    same = compare_runs(load_run(a), load_run(a), n_resamples=50, seed=0)
+    assert any("same results folder" in note for note in same.notes)
+    b = write_run_folder(tmp_path / "b", "b", 0.01, replications=4, n_smes=100, seed=6)
+    manifest = json.loads((b / "manifest.json").read_text())
+    manifest["scenario"]["time"]["horizon_years"] = 9.0
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    other = compare_runs(load_run(a), load_run(b), n_resamples=50, seed=0)
+    assert any("different periods" in note for note in other.notes)
 
 
 def test_runs_with_the_same_seed_are_paired_by_replication(tmp_path):

@@ -314,3 +314,12 @@ def test_every_parameter_has_a_meaning_and_a_source():
     row = next(r for r in rows if r["path"] == "agencies[].capacity_per_week")
     assert row["default"].startswith("training_agency: ") and row["unit"] == "applications/week"
     assert next(r for r in rows if r["path"] == "time.horizon_years")["range"] == "(0, 100]"
+
+
+def test_explicit_cases_folder_must_hold_the_case_scenarios(tmp_path, capsys):
+    """Missing case files would leave two targets unchecked and still print PASS."""
+    from simsme.cli import main
+
+    assert main(["check-model", "--cases", str(tmp_path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--cases" in err and "company-a.yaml" in err

@@ -169,6 +169,23 @@ def _cluster_units(smes: pd.DataFrame, by_replication: bool) -> tuple[np.ndarray
     return np.arange(len(smes)), np.arange(len(smes))
 
 
+def _comparability_notes(run_a: RunResults, run_b: RunResults) -> list[str]:
+    """What makes two runs a questionable pair (said, not refused: it may be intended)."""
+    notes = []
+    if run_a.folder.resolve() == run_b.folder.resolve():
+        notes.append("A and B are the same results folder: the comparison shows no difference")
+    time_a = (run_a.manifest.get("scenario") or {}).get("time") or {}
+    time_b = (run_b.manifest.get("scenario") or {}).get("time") or {}
+    if time_a and time_b and time_a != time_b:
+        notes.append(
+            f"the runs cover different periods (A: from {time_a.get('start_date')} for "
+            f"{time_a.get('horizon_years')} years, B: from {time_b.get('start_date')} for "
+            f"{time_b.get('horizon_years')} years): TTFE is censored at different times and "
+            "events fall at different ages"
+        )
+    return notes
+
+
 def common_random_numbers(run_a: RunResults, run_b: RunResults) -> bool:
     """Whether replication r of A and of B share their random streams: same seed, same
     replication numbers (then they are paired, not independent)."""
@@ -300,6 +317,7 @@ def compare_runs(
             "independent, but SMEs of one replication share agencies, a network and events, so "
             "the intervals can be too wide or too narrow; run more replications"
         )
+    notes.extend(_comparability_notes(run_a, run_b))
     paired = by_rep and common_random_numbers(run_a, run_b)
     curves = {labels[0]: km_from_smes(smes_a, level), labels[1]: km_from_smes(smes_b, level)}
     diff = median_difference(smes_a, smes_b, by_rep, level, n_resamples, seed, paired=paired)

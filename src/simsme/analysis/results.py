@@ -28,21 +28,30 @@ FolderKind = Literal["run", "sweep"]
 
 
 def folder_kind(folder: str | Path) -> FolderKind:
-    """Whether ``folder`` holds the results of a run or of a sweep.
+    """Whether ``folder`` holds the finished results of a run or of a sweep.
 
-    Raises :class:`SimsmeError` when it is neither (or does not exist).
+    Its ``manifest.json`` decides (it is written last, so a folder without one is unfinished or
+    not a results folder). Raises :class:`SimsmeError` when it is neither (or does not exist).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise SimsmeError(f"{folder}: no such results folder")
-    if (folder / "replications.parquet").exists():
-        return "run"
-    if (folder / "points.parquet").exists():
-        return "sweep"
-    raise SimsmeError(
-        f"{folder}: not a results folder; expected replications.parquet (from `simsme run`) "
-        "or points.parquet (from `simsme sweep`)"
-    )
+    manifest = _read_json(folder / "manifest.json")
+    if not manifest:
+        if (folder / ".chunks").is_dir():
+            raise SimsmeError(
+                f"{folder}: unfinished results (no manifest.json yet); run the same `simsme run` "
+                "or `simsme sweep` command again to finish them"
+            )
+        raise SimsmeError(
+            f"{folder}: not a results folder; expected the manifest.json that `simsme run` and "
+            "`simsme sweep` write last"
+        )
+    kind = "sweep" if manifest.get("kind") == "sweep" else "run"
+    table = "points.parquet" if kind == "sweep" else "replications.parquet"
+    if not (folder / table).exists():
+        raise SimsmeError(f"{folder}: the manifest describes a {kind}, but {table} is missing")
+    return kind
 
 
 def _read_json(path: Path) -> dict[str, Any]:

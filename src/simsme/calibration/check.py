@@ -34,7 +34,7 @@ from simsme.calibration.statistics import replication_statistics
 from simsme.calibration.targets import Target, TargetSet, Variant, load_targets
 from simsme.errors import SimsmeError
 from simsme.results.store import write_json_atomic
-from simsme.results.summary import BEYOND_HORIZON, mean_ci
+from simsme.results.summary import BEYOND_HORIZON, bounds_of, mean_ci
 from simsme.scenario.loading import apply_overrides, load_scenario, validate_scenario
 from simsme.scenario.lowering import lower
 from simsme.scenario.schema import Scenario
@@ -126,7 +126,11 @@ def _value_row(target: Target, stats: pd.DataFrame, quick: bool) -> dict[str, An
     if target.statistic not in stats:
         return {**row, "result": NOT_APPLICABLE, "note": f"no statistic '{target.statistic}'"}
     values = stats[target.statistic].to_numpy(dtype=float)
-    ci = mean_ci(values, nan_beyond_horizon=target.statistic in BEYOND_HORIZON)
+    ci = mean_ci(
+        values,
+        bounds=bounds_of(target.statistic),
+        nan_beyond_horizon=target.statistic in BEYOND_HORIZON,
+    )
     row.update(simulated=ci["mean"], ci_low=ci["ci_low"], ci_high=ci["ci_high"])
     row["replications"] = ci["n"]
     if ci["n_undefined"]:

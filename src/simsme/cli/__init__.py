@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     Usage errors (unknown option, missing argument) are typer's own, also with exit code 2.
     """
     try:
+        _refuse_empty_values(sys.argv[1:] if argv is None else argv)
         app(args=argv, prog_name="simsme", standalone_mode=True)
     except SimsmeError as err:
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
@@ -40,6 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     return 0
+
+
+def _refuse_empty_values(args: list[str]) -> None:
+    """An empty value (``--out ''``) would silently mean the current folder: refuse it."""
+    for i, arg in enumerate(args):
+        if arg.startswith("--") and arg.endswith("=") and "=" in arg:
+            raise SimsmeError(f"{arg[:-1]}: the value is empty; expected a path or a value")
+        if arg == "":
+            option = args[i - 1] if i > 0 and args[i - 1].startswith("-") else "argument"
+            raise SimsmeError(f"{option}: the value is empty; expected a path or a value")
 
 
 def entry() -> None:

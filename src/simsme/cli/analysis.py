@@ -56,8 +56,11 @@ def plot(
     _use_agg()
     from simsme.plots import plot_results
     from simsme.plots.style import check_format
+    from simsme.results.store import prepare_folder
 
     fmt = check_format(format_)
+    if out is not None:
+        prepare_folder(out, "--out")
     files, skipped = plot_results(results, out, fmt, by=by, output=output, only=only)
     if quiet:
         return
@@ -73,13 +76,17 @@ def plot(
 def compare(
     results_a: Annotated[Path, typer.Argument(help="Results folder of run A (the reference).")],
     results_b: Annotated[Path, typer.Argument(help="Results folder of run B.")],
-    out: Annotated[Path, typer.Option(help="Folder for the overlaid survival curves.")] = Path("."),
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for the overlaid survival curves (default: this folder)."),
+    ] = Path("."),
     format_: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "png",
     level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     resamples: Annotated[
-        int, typer.Option(help="Bootstrap resamples for the median difference.", min=0)
+        int,
+        typer.Option(help="Bootstrap resamples for the median difference.", min=0, max=100_000),
     ] = 999,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.", min=0)] = 0,
     cluster: Annotated[
         str,
         typer.Option(
@@ -101,11 +108,14 @@ def compare(
     from simsme.analysis import compare_runs, load_run
     from simsme.plots import plot_comparison
     from simsme.plots.style import check_format
-    from simsme.results.store import write_json_atomic
+    from simsme.results.store import check_output_file, prepare_folder, write_json_atomic
 
     fmt = check_format(format_)
     if cluster not in ("auto", "replication", "sme"):
         raise SimsmeError(f"--cluster: '{cluster}' is not one of auto, replication, sme")
+    prepare_folder(out, "--out")
+    if json_out is not None:
+        check_output_file(json_out, "--json")
     run_a, run_b = load_run(results_a), load_run(results_b)
     comparison = compare_runs(run_a, run_b, level, resamples, seed, cluster)  # type: ignore[arg-type]
     frame = comparison.to_frame()

@@ -14,6 +14,7 @@ from rich.table import Table
 from simsme.cli.app import app
 from simsme.cli.common import console, err_console, fmt, progress_bar
 from simsme.errors import SimsmeError
+from simsme.results.store import check_output_file
 from simsme.scenario import load_scenario
 from simsme.scenario.schema import Scenario
 
@@ -153,6 +154,10 @@ def check_model_command(
             raise SimsmeError(f"--cases: '{cases}' is not a folder")
         case_dir = cases
     target_set = select_targets(load_targets(targets), target)
+    if cases is not None:
+        _require_case_files(target_set, cases)
+    suffix = "-quick" if quick else ""
+    path = check_output_file(out or Path("results") / f"check-{resolved.name}{suffix}.csv", "--out")
     n = replications or (target_set.replications.quick if quick else target_set.replications.full)
     total = n * len(needed_variants(target_set))
     start = time.perf_counter()
@@ -166,8 +171,6 @@ def check_model_command(
             case_dir=case_dir,
             progress=lambda variant, k: advance(k),
         )
-    suffix = "-quick" if quick else ""
-    path = out or Path("results") / f"check-{resolved.name}{suffix}.csv"
     write_report(report, path, resolved)
     mode = "quick" if quick else "full"
     title = (
@@ -183,14 +186,35 @@ def check_model_command(
     shown = console if console.is_terminal else Console(width=140)
     shown.print(report_table(report.table, title, rule, wide=shown.width >= 120))
     skipped = report.table["result"].isin(["skipped", "n/a"]).sum()
+    verdict = "FAIL" if not report.passed else ("PASS (incomplete)" if skipped else "PASS")
     console.print(
-        f"{'PASS' if report.passed else 'FAIL'}: "
+        f"{verdict}: "
         f"{(report.table['result'] == 'pass').sum()} passed, {len(report.failed)} failed"
         + (f", {skipped} not checked" if skipped else "")
         + f"  ({time.perf_counter() - start:.0f} s; table: {path})"
     )
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _require_case_files(target_set, cases: Path) -> None:
+    """With ``--cases`` given, every case file the targets need must be there."""
+    from simsme.calibration.check import needed_variants
+
+    missing = sorted(
+        {
+            variant.file
+            for name, variant in target_set.variants.items()
+            if variant.file is not None
+            and name in needed_variants(target_set)
+            and not (cases / variant.file).is_file()
+        }
+    )
+    if missing:
+        raise SimsmeError(
+            f"--cases: '{cases}' has no {', '.join(missing)}: expected the case scenarios the "
+            "targets compare (or leave out --cases to look next to the scenario)"
+        )
 
 
 @app.command("calibrate")
@@ -221,8 +245,13 @@ def calibrate_command(
 
     resolved, case_dir = _resolve(scenario, set_)
     if cases is not None:
+        if not cases.is_dir():
+            raise SimsmeError(f"--cases: '{cases}' is not a folder")
         case_dir = cases
     target_set = load_targets(targets)
+    if cases is not None:
+        _require_case_files(target_set, cases)
+    check_output_file(out, "--out")
 
     def log(message: str) -> None:
         err_console.print(message, highlight=False)

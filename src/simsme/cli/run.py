@@ -142,5 +142,7 @@ def schema(
     if out is None:
         print(text)
     else:
-        out.write_text(text + "\n")
+        from simsme.results.store import check_output_file, write_text_atomic
+
+        write_text_atomic(text + "\n", check_output_file(out, "--out"))
         console.print(f"wrote {out}")

@@ -112,12 +112,13 @@ def sweep(
     ] = False,
 ) -> None:
     """Run every point of a sweep file on the kernel into one results folder (resumable)."""
-    from simsme.experiments.sweep import parse_shard, plan_sweep
+    from simsme.experiments.sweep import check_options, plan_sweep
     from simsme.experiments.sweep_spec import load_sweep
 
     start = time.perf_counter()
     resolved = load_sweep(sweep_file)
-    parse_shard(shard)  # a bad --shard is an error in a dry run too
+    # a dry run checks the options too (a bad --shard, --executor, ...)
+    check_options(resolved, executor, scheduler, workers, threads, shard)
     if dry_run:
         _show_design(resolved)
         return
@@ -250,7 +251,8 @@ def sensitivity(
         ),
     ] = None,
     resamples: Annotated[
-        int, typer.Option(help="Bootstrap resamples for the confidence intervals.")
+        int,
+        typer.Option(help="Bootstrap resamples for the confidence intervals.", min=10, max=100_000),
     ] = 1000,
     conf_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
@@ -265,7 +267,7 @@ def sensitivity(
 
     result = analyse(
         results,
-        outputs=list(output) if output else list(HEADLINE_OUTPUTS),
+        outputs=list(output) if output else HEADLINE_OUTPUTS,
         num_resamples=resamples,
         conf_level=conf_level,
     )
