@@ -119,6 +119,18 @@ class Interrupt(Exception):
     pass
 
 
+def interrupt_after(replications: int):
+    """A progress callback that interrupts the run once ``replications`` are reported done."""
+    done = []
+
+    def advance(n: int) -> None:
+        done.append(n)
+        if sum(done) >= replications:
+            raise Interrupt
+
+    return advance
+
+
 def test_interrupted_run_resumes_without_loss_or_duplication(tmp_path):
     scenario = tiny(replications=40)
     assert chunk_size_for(40, 2) < 40  # more than one chunk, so there is something to resume
@@ -164,15 +176,8 @@ def test_resume_with_another_thread_count_neither_loses_nor_repeats(
     scenario = tiny(replications=40)
     reference = read_tables(run_scenario(scenario, out=tmp_path / "ref", threads=1).folder)
     out = tmp_path / "resumed"
-    done = []
-
-    def stop_midway(n: int) -> None:
-        done.append(n)
-        if sum(done) >= 20:
-            raise Interrupt
-
     with pytest.raises(Interrupt):
-        run_scenario(scenario, out=out, threads=first_threads, progress=stop_midway)
+        run_scenario(scenario, out=out, threads=first_threads, progress=interrupt_after(20))
     resumed = run_scenario(scenario, out=out, threads=then_threads)
     assert 0 < resumed.manifest["resumed_replications"] < 40
     tables = read_tables(out)
@@ -184,15 +189,8 @@ def test_resume_with_another_thread_count_neither_loses_nor_repeats(
 def test_resume_with_smes_reruns_chunks_written_without_them(tmp_path):
     scenario = tiny(replications=40)
     out = tmp_path / "r"
-    done = []
-
-    def stop_midway(n: int) -> None:
-        done.append(n)
-        if sum(done) >= 20:
-            raise Interrupt
-
     with pytest.raises(Interrupt):
-        run_scenario(scenario, out=out, threads=1, with_smes=False, progress=stop_midway)
+        run_scenario(scenario, out=out, threads=1, with_smes=False, progress=interrupt_after(20))
     result = run_scenario(scenario, out=out, threads=1, with_smes=True)
     assert result.manifest["resumed_replications"] == 0  # no chunk had the smes table
     smes = pd.read_parquet(out / "smes.parquet")

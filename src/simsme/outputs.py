@@ -146,7 +146,7 @@ def _share(event: np.ndarray, eligible: np.ndarray) -> np.ndarray:
 
 def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) -> pd.DataFrame:
     """One row per replication (MODEL.md section 6, per replication)."""
-    from simsme.analysis.survival import km_restricted_mean  # analysis imports this module
+    from simsme.analysis.survival import km_median_and_restricted_mean  # (imports this module)
 
     ttfe, exported, age = _ttfe(block, arrays)
     n = exported.shape[1]
@@ -157,13 +157,15 @@ def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) 
         masked = np.where(exported, ttfe, np.nan)
         rows["median_ttfe_weeks"] = _nan_stat(np.nanmedian, masked)
         rows["mean_ttfe_weeks"] = _nan_stat(np.nanmean, masked)
-    rows["km_median_ttfe_weeks"] = np.array(
-        [_km_median(ttfe[r], exported[r]) for r in range(len(ttfe))]
-    )
     end_day = arrays.n_steps * arrays.step_days
-    rows["restricted_mean_ttfe_weeks"] = np.array(
-        [km_restricted_mean(ttfe[r], exported[r], end_day / 7.0) for r in range(len(ttfe))]
-    )
+    km = np.array(
+        [
+            km_median_and_restricted_mean(ttfe[r], exported[r], end_day / 7.0)
+            for r in range(len(ttfe))
+        ]
+    ).reshape(-1, 2)
+    rows["km_median_ttfe_weeks"] = km[:, 0]
+    rows["restricted_mean_ttfe_weeks"] = km[:, 1]
     # The horizon is rounded to whole steps, so "followed for y years" allows half a step.
     slack = arrays.step_days / 2
     # Born-global share (003 s2.3): among SMEs founded during the run and followed to their
@@ -214,18 +216,6 @@ def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) 
                 tot[:, y] > 0, dig[:, y] / tot[:, y], np.nan
             )
     return pd.DataFrame(rows)
-
-
-def _km_median(ttfe: np.ndarray, exported: np.ndarray) -> float:
-    """Kaplan-Meier median TTFE of one replication's SMEs (NaN when under half export).
-
-    Censoring-aware, unlike ``median_ttfe_weeks`` (the median among exporters only, MODEL.md
-    section 6), which is biased short whenever many SMEs have not exported by the horizon.
-    """
-    from simsme.analysis.survival import km_median_weighted
-
-    times, codes = np.unique(ttfe, return_inverse=True)
-    return km_median_weighted(codes, exported.astype(float), np.ones(len(ttfe)), times)
 
 
 def _nan_stat(fn, masked: np.ndarray) -> np.ndarray:

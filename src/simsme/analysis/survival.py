@@ -199,6 +199,20 @@ def km_median_weighted(
     return float(times[below[0]]) if len(below) else float("nan")
 
 
+def km_median_and_restricted_mean(
+    ttfe: np.ndarray, exported: np.ndarray, horizon: float
+) -> tuple[float, float]:
+    """Kaplan-Meier median (NaN when not reached) and restricted mean up to ``horizon``, from one
+    curve (see :func:`km_median_weighted` and :func:`km_restricted_mean`)."""
+    exported = np.asarray(exported, bool) & (ttfe <= horizon)
+    times, codes = np.unique(np.minimum(ttfe, horizon), return_inverse=True)
+    surv = _km_survival(codes, exported.astype(float), np.ones(len(codes)), len(times))
+    below = np.flatnonzero(surv <= 0.5 + 1e-12)
+    median = float(times[below[0]]) if len(below) else float("nan")
+    widths = np.diff(np.append(times, horizon))
+    return median, float(times[0] + np.sum(surv * widths))
+
+
 def km_restricted_mean(ttfe: np.ndarray, exported: np.ndarray, horizon: float) -> float:
     """Restricted mean TTFE: the area under the Kaplan-Meier curve from 0 to ``horizon``.
 
@@ -206,11 +220,7 @@ def km_restricted_mean(ttfe: np.ndarray, exported: np.ndarray, horizon: float) -
     restricted mean survival time). With every SME followed to the horizon it equals the mean of
     ``min(TTFE, horizon)``; entrants followed for less time count through the risk sets only.
     """
-    exported = np.asarray(exported, bool) & (ttfe <= horizon)
-    times, codes = np.unique(np.minimum(ttfe, horizon), return_inverse=True)
-    surv = _km_survival(codes, exported.astype(float), np.ones(len(codes)), len(times))
-    widths = np.diff(np.append(times, horizon))
-    return float(times[0] + np.sum(surv * widths))
+    return km_median_and_restricted_mean(ttfe, exported, horizon)[1]
 
 
 def km_medians(smes: pd.DataFrame, by: Sequence[str]) -> pd.Series:

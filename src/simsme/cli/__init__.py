@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 def _refuse_empty_values(args: list[str]) -> None:
     """An empty value (``--out ''``) would silently mean the current folder: refuse it."""
     for i, arg in enumerate(args):
-        if arg.startswith("--") and arg.endswith("=") and "=" in arg:
+        if arg.startswith("--") and arg.endswith("="):
             raise SimsmeError(f"{arg[:-1]}: the value is empty; expected a path or a value")
         if arg == "":
             option = args[i - 1] if i > 0 and args[i - 1].startswith("-") else "argument"

@@ -11,6 +11,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -24,9 +25,10 @@ err_console = Console(stderr=True)
 
 @contextmanager
 def progress_bar(
-    total: int, description: str, enabled: bool = True
+    total: int, description: str, enabled: bool = True, rate: ProgressColumn | None = None
 ) -> Iterator[Callable[[int], None]]:
-    """A progress bar (on stderr) with done/total, rate and time left; yields ``advance(n)``."""
+    """A progress bar (on stderr) with done/total, ``rate`` if given, elapsed time and time
+    left; yields ``advance(n)``."""
     if not enabled:
         yield lambda n: None
         return
@@ -35,6 +37,7 @@ def progress_bar(
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
+        *([rate] if rate is not None else []),
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),

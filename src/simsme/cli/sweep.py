@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import ProgressColumn, Task
 from rich.table import Table
 from rich.text import Text
 
 from simsme.cli.app import app
-from simsme.cli.common import console, err_console, fmt
+from simsme.cli.common import console, err_console, fmt, progress_bar
 from simsme.results.summary import replication_mean
 
 SHOWN_OUTPUTS = ("restricted_mean_ttfe_weeks", "km_median_ttfe_weeks", "share_exported")
@@ -41,29 +29,6 @@ class RateColumn(ProgressColumn):
         if speed >= 1:
             return Text(f"{speed:.1f} points/s", style="progress.data.speed")
         return Text(f"{60 * speed:.1f} points/min", style="progress.data.speed")
-
-
-@contextmanager
-def points_progress(
-    total: int, description: str, enabled: bool = True
-) -> Iterator[Callable[[int], None]]:
-    """A progress bar (stderr) with points done/total, rate and time left; yields advance(n)."""
-    if not enabled:
-        yield lambda n: None
-        return
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 @app.command()
@@ -145,7 +110,7 @@ def sweep(
         if not quiet:
             console.print(f"resuming {plan.folder}: {done} of {len(plan.my_points)} points done")
     try:
-        with points_progress(plan.pending_points, label, not quiet) as advance:
+        with progress_bar(plan.pending_points, label, not quiet, RateColumn()) as advance:
             result = plan.run(progress=advance)
     except KeyboardInterrupt:
         err_console.print(

@@ -71,9 +71,10 @@ def default_folder(scenario: Scenario, engine: str, root: str | Path = "results"
     return Path(root) / f"{scenario.name}-{short}{suffix}"
 
 
-def versions() -> dict[str, str]:
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of simsme, Python and the dependencies (plus ``extra`` packages, if installed)."""
     found = {"simsme": __version__, "python": platform.python_version()}
-    for name in DEPENDENCIES:
+    for name in (*DEPENDENCIES, *extra):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:  # pragma: no cover - optional

@@ -37,7 +37,6 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +80,6 @@ about half a second of kernel time, against a few tens of milliseconds per commi
 
 POINT_COLUMNS = ("point", "status", "error")
 SWEEP_TABLES = ("points", "summary")
-OUTPUT_FILES = (
-    "manifest.json",
-    "points.parquet",
-    "summary.parquet",
-    "design.parquet",
-    "sensitivity.parquet",
-    "sensitivity.csv",
-)
 
 
 class SweepIncomplete(SimsmeError):
@@ -181,13 +172,7 @@ def _explain_key_change(old: str, new: str, folder: Path) -> str:
 
 
 def versions() -> dict[str, str]:
-    found = base_versions()
-    for name in ("SALib", "dask", "distributed"):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:  # pragma: no cover - optional
-            pass
-    return found
+    return base_versions(extra=("SALib", "dask", "distributed"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -525,11 +510,6 @@ def build_manifest(
     }
 
 
-def _clear_outputs(folder: Path) -> None:
-    """Remove a sweep's outputs (manifest first, so the folder never looks complete)."""
-    clear_results(folder)
-
-
 def check_options(
     sweep: ResolvedSweep,
     executor: str = "local",
@@ -644,7 +624,7 @@ def plan_sweep(
                 "points and start again, or choose another --out"
             )
     if force_new or not progress_path.exists():
-        _clear_outputs(folder)
+        clear_results(folder)
     run.store = ChunkStore(folder, key, force_new=force_new)
     design = design_frame(sweep)
     if design is not None:
@@ -756,7 +736,7 @@ def merge_shards(
                 f"{folder}: already holds other results; choose another --out or pass --force-new"
             )
     prepare_folder(folder)
-    _clear_outputs(folder)
+    clear_results(folder)
     ordered = [counts[i] for i in sorted(counts)]
     points_parts = [pd.read_parquet(f / "points.parquet") for f in ordered]
     status = pd.concat(points_parts, ignore_index=True)

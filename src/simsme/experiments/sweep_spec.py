@@ -93,14 +93,18 @@ class RangeSpec(_Strict):
             raise ValueError("'num' with log: true (geometric spacing has no fixed step)")
         if self.log and min(self.start, self.stop) <= 0:
             raise ValueError("start and stop > 0 with log: true")
-        if self.step is not None:
-            count = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
-            if count > MAX_VALUES:
-                raise ValueError(
-                    f"at most {MAX_VALUES:,} values; start {self.start}, stop {self.stop} and "
-                    f"step {self.step} give {count:,}"
-                )
+        if self.step is not None and self.count() > MAX_VALUES:
+            raise ValueError(
+                f"at most {MAX_VALUES:,} values; start {self.start}, stop {self.stop} and "
+                f"step {self.step} give {self.count():,}"
+            )
         return self
+
+    def count(self) -> int:
+        """How many values the range gives (without making them)."""
+        if self.num is not None:
+            return self.num
+        return int(math.floor((self.stop - self.start) / float(self.step) + 1e-9)) + 1  # type: ignore[arg-type]
 
     def values(self) -> list[int | float]:
         if self.num is not None:
@@ -111,8 +115,7 @@ class RangeSpec(_Strict):
             out = [_tidy(float(v)) for v in raw]
         else:
             step = float(self.step)  # type: ignore[arg-type]
-            n = int(math.floor((self.stop - self.start) / step + 1e-9)) + 1
-            out = [_tidy(self.start + k * step) for k in range(n)]
+            out = [_tidy(self.start + k * step) for k in range(self.count())]
         if all(isinstance(v, int) for v in (self.start, self.stop)) and all(
             float(v).is_integer() for v in out
         ):
@@ -774,11 +777,8 @@ def _design_size(spec: SweepFile, parameters: list[Parameter]) -> int:
         assert p.spec is not None
         if p.spec.values is not None:
             size *= len(p.spec.values)
-        elif p.spec.range.num is not None:  # type: ignore[union-attr]
-            size *= p.spec.range.num  # type: ignore[union-attr]
         else:
-            r = p.spec.range  # type: ignore[union-attr]
-            size *= math.floor((r.stop - r.start) / r.step + 1e-9) + 1
+            size *= p.spec.range.count()  # type: ignore[union-attr]
     return size
 
 

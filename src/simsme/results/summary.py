@@ -81,10 +81,8 @@ def replication_mean(values: pd.Series) -> float:
     """Mean of one output over replications, as sweeps and sensitivity analysis use it: NaN
     replications are left out, except for :data:`BEYOND_HORIZON` outputs, where one makes the
     mean NaN (the point's median lies beyond the horizon in that replication)."""
-    x = values.to_numpy(dtype=float)
-    if values.name in BEYOND_HORIZON and np.isnan(x).any():
-        return float("nan")
-    return float(np.nanmean(x)) if np.isfinite(x).any() else float("nan")
+    mean = mean_ci(values, nan_beyond_horizon=values.name in BEYOND_HORIZON)["mean"]
+    return float("nan") if mean is None else mean
 
 
 def bounds_of(name: str) -> tuple[float, float]:
