@@ -90,6 +90,7 @@ from simsme.kernel.params import (
     TL_REMOTE,
 )
 from simsme.kernel.pcg64 import uniform
+from simsme.mechanisms import export
 from simsme.kernel.state import (
     C_ADOPT_EPOCH,
     C_AWARE_EPOCH,
@@ -148,7 +149,6 @@ from simsme.kernel.state import (
     L_CHANNELS,
     L_CHANNELS_USED,
     STALE,
-    listing_rate,
     update_active,
 )
 from simsme.scenario.lowering import (
@@ -527,7 +527,7 @@ def adopt_channels(p, s, t, rng):
         i = changed[k] // 64
         c = changed[k] % 64
         channels[i] |= np.int64(1) << c
-        marketplace[i] = listing_rate(channels[i], export_reach)
+        marketplace[i] = export.listing_rate(channels[i], export_reach)
         stamp[i] = STALE
         aware_stamp[i] = STALE
         export_stamp[i] = STALE

@@ -1,8 +1,8 @@
 """Kernel state: per-SME attributes stacked into a few arrays, and the initial population draw.
 
-The population is drawn exactly as the Mesa model's ``SimsmeModel._create_population`` draws it
-(same distributions, same draws in the same order; see ``simsme/model/model.py``), from the
-replication's own generator.
+The population is drawn by the mechanisms of :mod:`simsme.mechanisms.population` (network, then
+each SME's profile in index order), the calls the Mesa model's ``SimsmeModel._create_population``
+makes, from the replication's own generator.
 
 Layout. Numba passes a tuple argument member by member, at a few nanoseconds per array, and the
 phases are called every step with the whole state; so the per-SME attributes are rows of three
@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from simsme import rules
-from simsme.kernel.pcg64 import uniform
+from simsme.mechanisms import capabilities, export, population
 
 # rows of State.sf: float64 [F_ROWS, N]
 F_DOWNTIME = 0
@@ -131,59 +131,6 @@ def state_bytes_per_sme(n_channels: int, mean_degree: float) -> int:
 
 
 @njit(cache=True)
-def draw_network(rng, n, mean_degree):
-    """Random network G(n, m) with m = round(n * mean_degree / 2) ties, as CSR arrays.
-
-    Each tie joins two distinct SMEs drawn uniformly (a tie drawn twice counts twice: a stronger
-    relationship). Mirrors ``simsme.model.model.draw_network``.
-    """
-    m = int(round(n * mean_degree / 2.0)) if n > 1 else 0
-    ends = np.empty((m, 2), dtype=np.int64)
-    degree = np.zeros(n, dtype=np.int64)
-    for e in range(m):
-        a = int(uniform(rng) * n)
-        b = int(uniform(rng) * (n - 1))
-        if b >= a:
-            b += 1
-        ends[e, 0] = a
-        ends[e, 1] = b
-        degree[a] += 1
-        degree[b] += 1
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
-        indptr[i + 1] = indptr[i] + degree[i]
-    fill = indptr[:-1].copy()
-    neighbours = np.empty(2 * m, dtype=np.int32)
-    for e in range(m):
-        a, b = ends[e, 0], ends[e, 1]
-        neighbours[fill[a]] = b
-        fill[a] += 1
-        neighbours[fill[b]] = a
-        fill[b] += 1
-    return indptr, neighbours
-
-
-@njit(cache=True)
-def draw_resource(rng, mean, concentration):
-    """One resource level ~ Beta(mean x concentration, (1 - mean) x concentration)."""
-    m = min(max(mean, 1e-3), 1.0 - 1e-3)
-    return rng.beta(m * concentration, (1.0 - m) * concentration)
-
-
-@njit(cache=True)
-def listing_rate(channels, export_reach):
-    """Export-opportunity rate from the channels an SME is listed on (000 e-Trade).
-
-    The sum over the SME's channels, in channel order, of each channel's export reach.
-    """
-    rate = 0.0
-    for c in range(export_reach.shape[0]):
-        if (channels >> c) & 1:
-            rate += export_reach[c]
-    return rate
-
-
-@njit(cache=True)
 def init_state(rng, p):
     """Draw the initial population of one replication (MODEL.md section 5).
 
@@ -191,7 +138,7 @@ def init_state(rng, p):
     """
     n = p.n_total
     C = p.n_channels
-    indptr, neighbours = draw_network(rng, n, p.mean_degree)
+    indptr, neighbours = population.draw_network(rng, n, p.mean_degree)
     width = max(C, p.n_agencies, 5)
     s = State(
         np.zeros((F_ROWS, n)),
@@ -214,32 +161,29 @@ def init_state(rng, p):
     res_mean, res_conc, share = p.res_mean, p.res_conc, p.initial_channel_share
     n_initial, n_steps, step_days = p.n_initial, p.n_steps, p.step_days
     age_max_years = p.age_max_years
+    resources = np.empty(6)
     for i in range(n):
-        u = uniform(rng)
-        k = 0
-        while k < 2 and u >= size_cum[k]:
-            k += 1
+        k, g, day, step, mask = population.draw_profile(
+            rng,
+            i < n_initial,
+            size_cum,
+            region_cum,
+            age_max_years,
+            n_steps,
+            step_days,
+            res_mean,
+            res_conc,
+            share,
+            resources,
+        )
         size_class[i] = k
-        u = uniform(rng)
-        g = 0
-        while g < region_cum.shape[0] - 1 and u >= region_cum[g]:
-            g += 1
         region[i] = g
         downtime[i] = region_downtime[g]
-        if i < n_initial:
-            founded_day[i] = -uniform(rng) * age_max_years * 365.25
-        else:
-            step = int(uniform(rng) * n_steps)
-            founded_day[i] = step * step_days
-            found_step[i] = step
+        founded_day[i] = day
+        found_step[i] = step
         for r in range(6):
-            level = draw_resource(rng, res_mean[r, k], res_conc[r])
-            res[r, i] = level
-            endowment[r, i] = level
-        mask = np.int64(0)
-        for c in range(C):
-            if uniform(rng) < share[c]:
-                mask |= np.int64(1) << c
+            res[r, i] = resources[r]
+            endowment[r, i] = resources[r]
         channels[i] = mask
     strength, external, marketplace = sf[F_STRENGTH], sf[F_EXTERNAL], sf[F_MARKETPLACE]
     coinnovation, value, propensity = sf[F_COINNOVATION], sf[F_VALUE], sf[F_PROPENSITY]
@@ -248,18 +192,19 @@ def init_state(rng, p):
     b_int, b_ext, b_val, b_exp = p.beta_internal, p.beta_external, p.beta_value, p.beta_export
     for i in range(n):
         degree = indptr[i + 1] - indptr[i]
-        strength[i] = degree / (degree + half)
+        strength[i] = population.network_strength(degree, half)
         for e in range(indptr[i], indptr[i + 1]):
             j = neighbours[e]
             for c in range(C):
                 if (channels[j] >> c) & 1:
                     channel_neighbours[i, c] += 1
-        marketplace[i] = listing_rate(channels[i], export_reach)
+        marketplace[i] = export.listing_rate(channels[i], export_reach)
         # the latent indices start at their targets (the population starts in equilibrium)
         external[i] = rules.external_sourcing(strength[i], 0, gain)
-        coinnovation[i] = rules.coinnovation_target(res[2, i], res[3, i], external[i], b_int, b_ext)
-        value[i] = rules.value_target(coinnovation[i], res[0, i], b_val)
-        propensity[i] = rules.export_propensity_target(value[i], res[5, i], res[4, i], b_exp)
+        coinnovation[i], value[i], propensity[i] = capabilities.settled_capabilities(
+            res[0, i], res[2, i], res[3, i], res[4, i], res[5, i], external[i],
+            b_int, b_ext, b_val, b_exp,
+        )  # fmt: skip
     for i in range(n):
         si[I_EXPORT_STEP, i] = -1
         si[I_AWARE_STEP, i] = -1

@@ -27,7 +27,7 @@ import mesa
 import numpy as np
 
 from simsme.kernel.engine import replication_rng
-from simsme.model import shared_rules as rules
+from simsme.model.mechanisms import export, population, rules
 from simsme.model.agency import ServiceProvider
 from simsme.model.application import STAGE_DELIVERY
 from simsme.model.sme import N_FOCUS, SME
@@ -50,25 +50,10 @@ PHASES: tuple[str, ...] = (
 
 
 def draw_network(rng: np.random.Generator, n: int, mean_degree: float) -> list[list[int]]:
-    """Random network G(n, m) with m = round(n x mean_degree / 2) ties, as neighbour lists.
-
-    Each tie joins two distinct SMEs drawn uniformly (a tie drawn twice counts twice: a stronger
-    relationship; 004 collaboration and relationship). Same draws as
-    :func:`simsme.kernel.state.draw_network`.
-    """
-    m = int(round(n * mean_degree / 2.0)) if n > 1 else 0
-    neighbours: list[list[int]] = [[] for _ in range(n)]
-    ends = []
-    for _ in range(m):
-        a = int(rng.random() * n)
-        b = int(rng.random() * (n - 1))
-        if b >= a:
-            b += 1
-        ends.append((a, b))
-    for a, b in ends:
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    return neighbours
+    """Random network G(n, m) with m = round(n x mean_degree / 2) ties, as neighbour lists
+    (:func:`simsme.mechanisms.population.draw_network`)."""
+    indptr, neighbours = population.draw_network(rng, n, mean_degree)
+    return [neighbours[indptr[i] : indptr[i + 1]].tolist() for i in range(n)]
 
 
 class SimsmeModel(mesa.Model):
@@ -144,10 +129,7 @@ class SimsmeModel(mesa.Model):
 
     def marketplace_rate(self, channels: int) -> float:
         """Export-opportunity rate from the channels an SME is listed on (000 e-Trade)."""
-        rate = 0.0
-        for c in self.channel_indices(channels):
-            rate += self.export_reach[c]
-        return rate
+        return export.listing_rate(channels, self.export_reach)
 
     def _create_population(self) -> None:
         """Draw the network, then each SME's profile, then settle the latent capabilities

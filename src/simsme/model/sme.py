@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from simsme.model import shared_rules as rules
+from simsme.model.mechanisms import capabilities, population, rules
 from simsme.model.application import STAGE_SUBMISSION, Application
 from simsme.scenario.lowering import (
     DAYS_PER_YEAR,
@@ -65,40 +65,33 @@ class SME(mesa.Agent):
     model: SimsmeModel
 
     def __init__(self, model: SimsmeModel, index: int) -> None:
-        """Draw the SME's profile (MODEL.md section 5), in the kernel's order of draws
-        (:func:`simsme.kernel.state.init_state`): size class, region, founding day, the six
-        resources, then each channel's initial use."""
+        """Draw the SME's profile (MODEL.md section 5;
+        :func:`simsme.mechanisms.population.draw_profile`): size class, region, founding day,
+        the six resources, then each channel's initial use."""
         super().__init__(model)
         p = model.p
         rng = model.rng
         self.index = index
-        # size class and location
-        u = rng.random()
-        k = 0
-        while k < 2 and u >= p.size_cum[k]:
-            k += 1
-        self.size_class = k
-        u = rng.random()
-        g = 0
-        while g < p.region_cum.shape[0] - 1 and u >= p.region_cum[g]:
-            g += 1
-        self.region = g
+        # size class, location, founding, resources and channels (MODEL.md section 5)
+        self.resources = [0.0] * N_RESOURCES
+        k, g, day, _, mask = population.draw_profile(
+            rng,
+            index < p.n_initial,
+            p.size_cum,
+            p.region_cum,
+            p.age_max_years,
+            p.n_steps,
+            p.step_days,
+            p.res_mean,
+            p.res_conc,
+            p.initial_channel_share,
+            self.resources,
+        )
+        self.size_class = int(k)
+        self.region = int(g)
         self.downtime = float(p.region_downtime[g])
-        # founding: incumbents are up to age_max_years old; entrants are founded at a step
-        if index < p.n_initial:
-            self.founded_day = -rng.random() * p.age_max_years * DAYS_PER_YEAR
-        else:
-            self.founded_day = int(rng.random() * p.n_steps) * p.step_days
-        # internal resources ~ Beta with the size class's mean (002 Table 4)
-        self.resources = [
-            draw_resource(rng, p.res_mean[r, k], p.res_conc[r]) for r in range(N_RESOURCES)
-        ]
+        self.founded_day = day
         self.endowment = list(self.resources)
-        # channels used at the start
-        mask = 0
-        for c in range(p.n_channels):
-            if rng.random() < p.initial_channel_share[c]:
-                mask |= 1 << c
         self.channels = mask
         self.marketplace_rate = model.marketplace_rate(mask)
         # network (filled by SimsmeModel._create_population)
@@ -145,7 +138,7 @@ class SME(mesa.Agent):
         p = self.model.p
         self.neighbours = neighbours
         degree = len(neighbours)
-        self.network_strength = degree / (degree + p.half_saturation)
+        self.network_strength = population.network_strength(degree, p.half_saturation)
         for other in neighbours:
             for c in self.model.channel_indices(other.channels):
                 self.channel_neighbours[c] += 1
@@ -157,12 +150,17 @@ class SME(mesa.Agent):
         external = rules.external_sourcing(
             self.network_strength, self.cocreations, p.cocreation_gain
         )
-        self.coinnovation = rules.coinnovation_target(
-            res[R_FIRM_SPECIFIC], res[R_TECHNOLOGY], external, p.beta_internal, p.beta_external
-        )
-        self.value = rules.value_target(self.coinnovation, res[R_MANAGERIAL], p.beta_value)
-        self.propensity = rules.export_propensity_target(
-            self.value, res[R_MARKET], res[R_FINANCIAL], p.beta_export
+        self.coinnovation, self.value, self.propensity = capabilities.settled_capabilities(
+            res[R_MANAGERIAL],
+            res[R_FIRM_SPECIFIC],
+            res[R_TECHNOLOGY],
+            res[R_FINANCIAL],
+            res[R_MARKET],
+            external,
+            p.beta_internal,
+            p.beta_external,
+            p.beta_value,
+            p.beta_export,
         )
 
     # -----------------------------------------------------------------------------------------
@@ -498,9 +496,3 @@ class SME(mesa.Agent):
         for other in self.neighbours:
             other.exporting_neighbours += 1
 
-
-def draw_resource(rng, mean: float, concentration: float) -> float:
-    """One resource level ~ Beta(mean x concentration, (1 - mean) x concentration), the mean
-    kept inside (0, 1) (as :func:`simsme.kernel.state.draw_resource`)."""
-    m = min(max(mean, 1e-3), 1.0 - 1e-3)
-    return float(rng.beta(m * concentration, (1.0 - m) * concentration))

@@ -1,0 +1,24 @@
+"""The mechanisms as the Mesa agents call them.
+
+Each mechanism is written once, as a numba function in :mod:`simsme.mechanisms` (the rules in
+:mod:`simsme.rules`); the numba kernel compiles them, and the agents here run the same
+definitions in the interpreter (:func:`simsme.mechanisms.python.as_python`: calling compiled code
+from Python would cost more in argument conversion than the arithmetic). Import as
+``from simsme.model.mechanisms import adoption`` so that calls read as in the kernel's phases.
+Nothing here compiles anything.
+"""
+
+from __future__ import annotations
+
+from simsme import rules as _rules
+from simsme.mechanisms import capabilities as _capabilities
+from simsme.mechanisms import draws as _draws
+from simsme.mechanisms import export as _export
+from simsme.mechanisms import population as _population
+from simsme.mechanisms.python import as_python
+
+rules = as_python(_rules)
+capabilities = as_python(_capabilities)
+draws = as_python(_draws)
+export = as_python(_export)
+population = as_python(_population)
