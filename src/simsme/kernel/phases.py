@@ -90,7 +90,6 @@ from simsme.kernel.params import (
     TL_REMOTE,
 )
 from simsme.kernel.pcg64 import uniform
-from simsme.mechanisms import export
 from simsme.kernel.state import (
     C_ADOPT_EPOCH,
     C_AWARE_EPOCH,
@@ -151,6 +150,8 @@ from simsme.kernel.state import (
     STALE,
     update_active,
 )
+from simsme.mechanisms import exchange, export
+from simsme.mechanisms.exchange import SITE_VISIT
 from simsme.scenario.lowering import (
     P_APPLICATION,
     P_DISSEMINATION,
@@ -167,7 +168,7 @@ from simsme.scenario.lowering import (
     STAGE_SUBMISSION,
 )
 
-INF = np.inf
+NO_EXCHANGE = -1
 
 
 def _nrt_option() -> bool:
@@ -578,146 +579,6 @@ def choose_focus(rng, resources, i, penalty, prog, focus_agencies, gap_exponent,
     return 4
 
 
-@njit(**KERNEL, inline="always")
-def accepted_channels(
-    accept, purpose, physical, offer_digital, remote, conventional_mask, documents_mask
-):
-    """Channels an agency takes for ``purpose`` in an open application (``accept``: the channels
-    it takes for that purpose at all).
-
-    Conventional channels only when it handles the application conventionally; documents only
-    over channels that carry them, and only on paper or in person when the committee needs a
-    physical proposal (003 section 4.1), except while it processes remotely (``remote``: under a
-    movement-control order) and handles the application over DIP (003 section 4.2).
-    """
-    accepted = accept
-    if not offer_digital:
-        accepted &= conventional_mask
-    if purpose == P_DOCUMENTS:
-        accepted &= documents_mask
-        if physical and not (offer_digital and remote):
-            accepted &= conventional_mask  # physical proposal for the committee (003)
-    return accepted
-
-
-@njit(**KERNEL, inline="always")
-def exchange(
-    rng,
-    sme_channels,
-    accept,
-    purpose,
-    physical,
-    offer_digital,
-    downtime,
-    day,
-    stage_factor,
-    ch,
-    ch_order,
-    tl_blocked,
-    tl_slow,
-    tl_remote,
-    conventional_mask,
-    documents_mask,
-    step_days,
-):
-    """Days from ``day`` until one exchange for ``purpose`` is complete (waiting included), and
-    its channel.
-
-    The channel is chosen by :func:`simsme.rules.choose_channel` among those the agency takes in
-    that step (:func:`accepted_channels`); when no shared channel works in a step (blocked by an
-    event, or down), the exchange waits for the next step. Returns ``(inf, -1)`` when no channel
-    becomes available before the horizon.
-    """
-    step = int(day // step_days)
-    while step < tl_blocked.shape[0]:
-        accepted = accepted_channels(
-            accept,
-            purpose,
-            physical,
-            offer_digital,
-            tl_remote[step],
-            conventional_mask,
-            documents_mask,
-        )
-        c = rules.choose_channel(
-            rng,
-            sme_channels,
-            accepted,
-            tl_blocked[step],
-            ch_order,
-            ch[CH_NEEDS_CONNECTIVITY],
-            downtime,
-        )
-        if c >= 0:
-            start = max(day, step * step_days)
-            days = rules.exchange_days(
-                rng,
-                ch[CH_LOG_MEDIAN, c],
-                ch[CH_SIGMA, c],
-                ch[CH_BUREAUCRACY, c],
-                stage_factor,
-                tl_slow[step, c],
-            )
-            return start - day + days, c
-        step += 1
-    return INF, -1
-
-
-@njit(**KERNEL, inline="always")
-def site_visit_days(
-    rng,
-    sme_channels,
-    follow_up,
-    offer_digital,
-    downtime,
-    day,
-    stage_factor,
-    f2f,
-    ch,
-    ch_order,
-    tl_blocked,
-    tl_slow,
-    tl_remote,
-    step_days,
-):
-    """Days from ``day`` until the site visit is done, and its channel.
-
-    A site visit is face to face (channel ``f2f``). Under a movement-control order it waits until
-    allowed, unless the agency processes remotely and handles the application over DIP: then it
-    is a video visit over the preferred digital follow-up channel both share (``follow_up``: the
-    agency's digital follow-up channels; 003 section 4.2). Returns ``(inf, -1)`` if never before
-    the horizon.
-    """
-    step = int(day // step_days)
-    while step < tl_blocked.shape[0]:
-        visit = -1
-        if not (tl_blocked[step] >> f2f) & 1:
-            visit = f2f
-        elif tl_remote[step] and offer_digital:
-            visit = rules.choose_channel(
-                rng,
-                sme_channels,
-                follow_up,
-                tl_blocked[step],
-                ch_order,
-                ch[CH_NEEDS_CONNECTIVITY],
-                downtime,
-            )
-        if visit >= 0:
-            start = max(day, step * step_days)
-            days = rules.exchange_days(
-                rng,
-                ch[CH_LOG_MEDIAN, visit],
-                ch[CH_SIGMA, visit],
-                ch[CH_BUREAUCRACY, visit],
-                stage_factor,
-                tl_slow[step, visit],
-            )
-            return start - day + days, visit
-        step += 1
-    return INF, -1
-
-
 @njit(**KERNEL)
 def seek_support(p, s, t, rng):
     """An aware SME that is not ready applies for a programme over the best shared channel.
@@ -759,7 +620,7 @@ def seek_support(p, s, t, rng):
         ch[CH_DIGITAL],
     )
     ag_accept, physical, stage_factor = p.ag_accept, p.ag[AG_PHYSICAL], p.ag[AG_STAGE_FACTOR]
-    level, slow, blocked, remote = p.tl_level[t], p.tl_slow[t], p.tl_blocked[t], p.tl[TL_REMOTE, t]
+    level, slow = p.tl_level[t], p.tl_slow[t]
     conventional, documents, gap_exponent = p.conventional_mask, p.documents_mask, p.gap_exponent
     threshold = p.readiness_threshold
     chance = rules.step_probability(p.seek_rate, p.dt_years)
@@ -782,17 +643,22 @@ def seek_support(p, s, t, rng):
         a = focus_agencies[f, 1 + int(uniform(rng) * focus_agencies[f, 0])]
         offer = uniform(rng) < level[a]
         offer_digital[i] = offer
-        accepted = accepted_channels(
-            ag_accept[a, P_APPLICATION],
+        c = exchange.exchange_channel(
+            rng,
             P_APPLICATION,
+            t,
+            channels[i],
+            ag_accept[a, P_APPLICATION],
             physical[a],
             offer,
-            remote,
+            downtime[i],
+            p.face_to_face,
+            ch_order,
+            needs_connectivity,
+            p.tl_blocked,
+            p.tl[TL_REMOTE],
             conventional,
             documents,
-        )
-        c = rules.choose_channel(
-            rng, channels[i], accepted, blocked, ch_order, needs_connectivity, downtime[i]
         )
         if c < 0:
             continue
@@ -804,13 +670,8 @@ def seek_support(p, s, t, rng):
         submitted[i] = day
         app_digital[i] = digital[c] != 0.0
         approved[i] = False
-        due[i] = day + rules.exchange_days(
-            rng,
-            ch[CH_LOG_MEDIAN, c],
-            ch[CH_SIGMA, c],
-            ch[CH_BUREAUCRACY, c],
-            stage_factor[a],
-            slow[c],
+        due[i] = day + exchange.exchange_duration(
+            rng, c, stage_factor[a], ch[CH_LOG_MEDIAN], ch[CH_SIGMA], ch[CH_BUREAUCRACY], slow[c]
         )
         applications[f, i] += 1
         if digital[c]:
@@ -855,6 +716,8 @@ def process_applications(p, s, t, rng):
     )
     f2f, conventional, documents = p.face_to_face, p.conventional_mask, p.documents_mask
     digital_mask, cooldown = p.digital_mask, p.cooldown_days
+    needs_connectivity = ch[CH_NEEDS_CONNECTIVITY]
+    log_median, sigma, bureaucracy = ch[CH_LOG_MEDIAN], ch[CH_SIGMA], ch[CH_BUREAUCRACY]
     active = s.active
     for k in range(s.c[C_N_ACTIVE]):
         i = active[k]
@@ -862,7 +725,7 @@ def process_applications(p, s, t, rng):
             a = agency[i]
             current = stage[i]
             day = due[i]
-            purpose = -1  # an exchange with the SME ends the stage
+            purpose = NO_EXCHANGE  # or the purpose of the exchange with the SME that ends it
             if current == STAGE_SUBMISSION:
                 stage[i] = STAGE_DOCUMENTS
                 purpose = P_DOCUMENTS
@@ -880,25 +743,7 @@ def process_applications(p, s, t, rng):
                     due[i] = start + ag[AG_DESK_DAYS, a] * ag[AG_STAGE_FACTOR, a]
             elif current == STAGE_ASSESSMENT and site_visit[i]:
                 stage[i] = STAGE_SITE_VISIT
-                days, c = site_visit_days(
-                    rng,
-                    channels[i],
-                    ag_accept[a, P_FOLLOW_UP] & digital_mask,
-                    offer_digital[i],
-                    downtime[i],
-                    day,
-                    ag[AG_STAGE_FACTOR, a],
-                    f2f,
-                    ch,
-                    ch_order,
-                    tl_blocked,
-                    tl_slow,
-                    tl_remote,
-                    step_days,
-                )
-                if c >= 0:
-                    channels_used[i] |= np.int64(1) << c
-                due[i] = day + days
+                purpose = SITE_VISIT
             elif current == STAGE_ASSESSMENT or current == STAGE_SITE_VISIT:
                 stage[i] = STAGE_COMMITTEE
                 due[i] = rules.next_committee_day(day, ag[AG_COMMITTEE_DAYS, a])
@@ -917,19 +762,26 @@ def process_applications(p, s, t, rng):
                 else:
                     stage[i] = STAGE_NONE
                     next_apply[i] = day + cooldown
-            if purpose >= 0:
-                days, c = exchange(
+            if purpose != NO_EXCHANGE:
+                accept = ag_accept[a, P_FOLLOW_UP] & digital_mask
+                if purpose != SITE_VISIT:
+                    accept = ag_accept[a, purpose]
+                days, c = exchange.exchange(
                     rng,
-                    channels[i],
-                    ag_accept[a, purpose],
                     purpose,
+                    day,
+                    channels[i],
+                    accept,
                     ag[AG_PHYSICAL, a],
                     offer_digital[i],
                     downtime[i],
-                    day,
                     ag[AG_STAGE_FACTOR, a],
-                    ch,
+                    f2f,
                     ch_order,
+                    needs_connectivity,
+                    log_median,
+                    sigma,
+                    bureaucracy,
                     tl_blocked,
                     tl_slow,
                     tl_remote,
@@ -939,7 +791,8 @@ def process_applications(p, s, t, rng):
                 )
                 if c >= 0:
                     channels_used[i] |= np.int64(1) << c
-                    public_qa[c] += ch[CH_VISIBILITY, c]
+                    if purpose != SITE_VISIT:
+                        public_qa[c] += ch[CH_VISIBILITY, c]
                 due[i] = day + days
 
 

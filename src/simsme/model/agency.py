@@ -11,11 +11,11 @@ row ``index``; the rules it applies are those of :mod:`simsme.rules`.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import mesa
 
+from simsme.mechanisms.exchange import SITE_VISIT
 from simsme.model import shared_rules as rules
 from simsme.model.application import (
     STAGE_ASSESSMENT,
@@ -28,14 +28,12 @@ from simsme.model.application import (
     STAGE_SUBMISSION,
     Application,
 )
+from simsme.model.mechanisms import exchange
 from simsme.scenario.lowering import P_DISSEMINATION, P_DOCUMENTS, P_FOLLOW_UP, P_NOTIFICATION
 
 if TYPE_CHECKING:  # pragma: no cover
     from simsme.model.model import SimsmeModel
     from simsme.model.sme import SME
-
-INF = math.inf
-
 
 class ServiceProvider(mesa.Agent):
     """An agency offering support programmes of one focus area.
@@ -95,106 +93,50 @@ class ServiceProvider(mesa.Agent):
     # -----------------------------------------------------------------------------------------
     # Exchanges over channels (003 Table 4)
     # -----------------------------------------------------------------------------------------
-    def accepted_channels(self, application: Application, purpose: int, step: int) -> int:
-        """Channels (bit mask) the agency accepts for ``purpose`` in ``application`` at ``step``.
-
-        Conventional channels only when it handles the application conventionally; documents
-        only over channels that carry them, and only on paper or in person when the committee
-        needs a physical proposal (003 section 4.1), except while it processes remotely under a
-        movement-control order and handles the application over DIP (003 section 4.2).
-        """
-        p = self.model.p
-        accepted = self.accepts[purpose]
-        if not application.offer_digital:
-            accepted &= int(p.conventional_mask)
-        if purpose == P_DOCUMENTS:
-            accepted &= int(p.documents_mask)
-            remote = application.offer_digital and p.tl_remote[min(step, p.n_steps - 1)]
-            if self.requires_physical_documents and not remote:
-                accepted &= int(p.conventional_mask)  # physical proposal for the committee (003)
-        return accepted
+    def channels_for(self, purpose: int) -> int:
+        """Channels (bit mask) the agency takes for ``purpose`` at all; for a site visit, its
+        digital follow-up channels (a video visit under a movement-control order)."""
+        if purpose == SITE_VISIT:
+            return self.accepts[P_FOLLOW_UP] & int(self.model.p.digital_mask)
+        return self.accepts[purpose]
 
     def exchange(self, application: Application, purpose: int, day: float) -> float:
-        """Days from ``day`` until one exchange for ``purpose`` is complete (waiting included).
-
-        The channel is the preferred one both sides support (:func:`simsme.rules.choose_channel`);
-        when no shared channel works in a step (blocked by an event, or down) the exchange waits
-        for the next step. Returns ``inf`` when no channel becomes available before the horizon.
-        """
+        """Days from ``day`` until one exchange for ``purpose`` is complete, waiting included
+        (:func:`simsme.mechanisms.exchange.exchange`: the preferred channel both sides support,
+        waiting for the next step when none works; a site visit is face to face, or a video
+        visit while the agency processes remotely). Public exchanges are seen by others (003
+        section 4.2). Returns ``inf`` when no channel works before the horizon."""
         model = self.model
         p = model.p
         sme = application.sme
-        step = int(day // p.step_days)
-        while step < p.n_steps:
-            accepted = self.accepted_channels(application, purpose, step)
-            c = rules.choose_channel(
-                model.rng,
-                sme.channels,
-                accepted,
-                model.blocked[step],
-                p.ch_order,
-                p.ch_needs_connectivity,
-                sme.downtime,
-            )
-            if c >= 0:
-                start = max(day, step * p.step_days)
-                sme.use_channel(c)
+        days, c = exchange.exchange(
+            model.rng,
+            purpose,
+            day,
+            sme.channels,
+            self.channels_for(purpose),
+            self.requires_physical_documents,
+            application.offer_digital,
+            sme.downtime,
+            self.stage_factor,
+            p.face_to_face,
+            p.ch_order,
+            p.ch_needs_connectivity,
+            p.ch_log_median,
+            p.ch_sigma,
+            p.ch_bureaucracy,
+            model.blocked,
+            p.tl_slow,
+            p.tl_remote,
+            model.conventional_mask,
+            model.documents_mask,
+            p.step_days,
+        )
+        if c >= 0:
+            sme.use_channel(c)
+            if purpose != SITE_VISIT:
                 model.public_qa[c] += model.visibility[c]
-                return (
-                    start
-                    - day
-                    + rules.exchange_days(
-                        model.rng,
-                        p.ch_log_median[c],
-                        p.ch_sigma[c],
-                        p.ch_bureaucracy[c],
-                        self.stage_factor,
-                        p.tl_slow[step, c],
-                    )
-                )
-            step += 1
-        return INF
-
-    def site_visit_days(self, application: Application, day: float) -> float:
-        """A site visit is face to face. Under a movement-control order it waits until allowed,
-        unless the agency processes remotely and handles the application over DIP: then it is a
-        video visit over the preferred digital follow-up channel both share (003 section 4.2)."""
-        model = self.model
-        p = model.p
-        sme = application.sme
-        f2f = p.face_to_face
-        step = int(day // p.step_days)
-        while step < p.n_steps:
-            visit = -1
-            if not (model.blocked[step] >> f2f) & 1:
-                visit = f2f
-            elif p.tl_remote[step] and application.offer_digital:
-                visit = rules.choose_channel(
-                    model.rng,
-                    sme.channels,
-                    self.accepts[P_FOLLOW_UP] & int(p.digital_mask),
-                    model.blocked[step],
-                    p.ch_order,
-                    p.ch_needs_connectivity,
-                    sme.downtime,
-                )
-            if visit >= 0:
-                start = max(day, step * p.step_days)
-                sme.use_channel(visit)
-                return (
-                    start
-                    - day
-                    + rules.exchange_days(
-                        model.rng,
-                        p.ch_log_median[visit],
-                        p.ch_sigma[visit],
-                        p.ch_bureaucracy[visit],
-                        self.stage_factor,
-                        p.tl_slow[step, visit],
-                    )
-                )
-            step += 1
-        return INF
+        return days
 
     # -----------------------------------------------------------------------------------------
     # Processing (MODEL.md section 3, phase 5; 003 section 4.1)
@@ -232,7 +174,7 @@ class ServiceProvider(mesa.Agent):
                 application.due_day = start + self.desk_review_days * self.stage_factor
         elif stage == STAGE_ASSESSMENT and application.site_visit:
             application.stage = STAGE_SITE_VISIT
-            application.due_day = due + self.site_visit_days(application, due)
+            application.due_day = due + self.exchange(application, SITE_VISIT, due)
         elif stage == STAGE_ASSESSMENT or stage == STAGE_SITE_VISIT:
             application.stage = STAGE_COMMITTEE
             application.due_day = rules.next_committee_day(due, self.committee_interval_days)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from simsme import rules as _rules
 from simsme.mechanisms import capabilities as _capabilities
 from simsme.mechanisms import draws as _draws
+from simsme.mechanisms import exchange as _exchange
 from simsme.mechanisms import export as _export
 from simsme.mechanisms import population as _population
 from simsme.mechanisms.python import as_python
@@ -20,5 +21,6 @@ from simsme.mechanisms.python import as_python
 rules = as_python(_rules)
 capabilities = as_python(_capabilities)
 draws = as_python(_draws)
+exchange = as_python(_exchange)
 export = as_python(_export)
 population = as_python(_population)

@@ -27,9 +27,9 @@ import mesa
 import numpy as np
 
 from simsme.kernel.engine import replication_rng
-from simsme.model.mechanisms import export, population, rules
 from simsme.model.agency import ServiceProvider
 from simsme.model.application import STAGE_DELIVERY
+from simsme.model.mechanisms import export, population, rules
 from simsme.model.sme import N_FOCUS, SME
 from simsme.outputs import RunBlock
 from simsme.scenario.lowering import ScenarioArrays, lower
@@ -114,6 +114,8 @@ class SimsmeModel(mesa.Model):
         self.ease = [float(x) for x in p.ch_ease]
         self.export_reach = [float(x) for x in p.ch_export_reach]
         self.digital_mask = int(p.digital_mask)
+        self.conventional_mask = int(p.conventional_mask)
+        self.documents_mask = int(p.documents_mask)
         # resources each focus area's programme raises, with the share of the gap it closes
         # (003 Table 5)
         self.programme_raises = [

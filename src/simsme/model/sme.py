@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from simsme.model.mechanisms import capabilities, population, rules
 from simsme.model.application import STAGE_SUBMISSION, Application
+from simsme.model.mechanisms import capabilities, exchange, population, rules
 from simsme.scenario.lowering import (
     DAYS_PER_YEAR,
     P_APPLICATION,
@@ -364,15 +364,22 @@ class SME(mesa.Agent):
             focus=f,
             offer_digital=rng.random() < agency.digital_level(t),
         )
-        accepted = agency.accepted_channels(application, P_APPLICATION, t)
-        c = rules.choose_channel(
+        c = exchange.exchange_channel(
             rng,
+            P_APPLICATION,
+            t,
             self.channels,
-            accepted,
-            model.blocked[t],
+            agency.channels_for(P_APPLICATION),
+            agency.requires_physical_documents,
+            application.offer_digital,
+            self.downtime,
+            p.face_to_face,
             p.ch_order,
             p.ch_needs_connectivity,
-            self.downtime,
+            model.blocked,
+            p.tl_remote,
+            model.conventional_mask,
+            model.documents_mask,
         )
         if c < 0:
             return
@@ -381,12 +388,13 @@ class SME(mesa.Agent):
         application.stage = STAGE_SUBMISSION
         application.submitted_day = day
         application.digital = model.digital[c]
-        application.due_day = day + rules.exchange_days(
+        application.due_day = day + exchange.exchange_duration(
             rng,
-            p.ch_log_median[c],
-            p.ch_sigma[c],
-            p.ch_bureaucracy[c],
+            c,
             agency.stage_factor,
+            p.ch_log_median,
+            p.ch_sigma,
+            p.ch_bureaucracy,
             p.tl_slow[t, c],
         )
         self.application = application

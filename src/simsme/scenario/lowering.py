@@ -187,10 +187,15 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         return np.int64(m)
 
     digital = np.array([c.kind == "digital" for c in chans])
-    # Preference: expected time of one exchange, penalised by its cost (SMEs and agencies both
-    # prefer the quicker, cheaper channel they share; MODEL.md section 3, phase 4).
-    expected_days = np.array([c.latency.median_days * c.bureaucracy * (1 + c.cost) for c in chans])
-    order = np.argsort(expected_days, kind="stable").astype(np.int64)
+    # the channels' preference order is a mechanism (simsme.mechanisms.channels)
+    from simsme.mechanisms import channels as channel_mechanisms
+    from simsme.mechanisms.python import as_python
+
+    order = as_python(channel_mechanisms).preference_order(
+        np.array([c.latency.median_days for c in chans], dtype=np.float64),
+        np.array([c.bureaucracy for c in chans], dtype=np.float64),
+        np.array([c.cost for c in chans], dtype=np.float64),
+    )
 
     res = pop.resources
     res_mean = np.array([getattr(res, r).mean for r in RESOURCES], dtype=np.float64)
