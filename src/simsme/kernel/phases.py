@@ -150,25 +150,17 @@ from simsme.kernel.state import (
     STALE,
     update_active,
 )
-from simsme.mechanisms import exchange, export
+from simsme.mechanisms import delivery, exchange, export, process
 from simsme.mechanisms.exchange import SITE_VISIT
+from simsme.mechanisms.process import NO_EXCHANGE
 from simsme.scenario.lowering import (
     P_APPLICATION,
     P_DISSEMINATION,
-    P_DOCUMENTS,
     P_FOLLOW_UP,
-    P_NOTIFICATION,
-    STAGE_ASSESSMENT,
-    STAGE_COMMITTEE,
     STAGE_DELIVERY,
-    STAGE_DOCUMENTS,
     STAGE_NONE,
-    STAGE_NOTIFICATION,
-    STAGE_SITE_VISIT,
     STAGE_SUBMISSION,
 )
-
-NO_EXCHANGE = -1
 
 
 def _nrt_option() -> bool:
@@ -723,45 +715,40 @@ def process_applications(p, s, t, rng):
         i = active[k]
         while stage[i] != STAGE_NONE and stage[i] != STAGE_DELIVERY and due[i] < end:
             a = agency[i]
-            current = stage[i]
             day = due[i]
-            purpose = NO_EXCHANGE  # or the purpose of the exchange with the SME that ends it
-            if current == STAGE_SUBMISSION:
-                stage[i] = STAGE_DOCUMENTS
-                purpose = P_DOCUMENTS
-            elif current == STAGE_DOCUMENTS:
-                missing = rules.missing_document_probability(
-                    ag[AG_MISSING, a], ag[AG_TRANSPARENCY, a], ag[AG_ACCESS, a]
-                )
-                if uniform(rng) < missing:
-                    purpose = P_DOCUMENTS
-                else:
-                    start = max(day, free_day[a])
-                    free_day[a] = start + 1.0 / ag[AG_CAPACITY_PER_DAY, a]
-                    stage[i] = STAGE_ASSESSMENT
-                    site_visit[i] = f2f >= 0 and uniform(rng) < ag[AG_SITE_VISIT, a]
-                    due[i] = start + ag[AG_DESK_DAYS, a] * ag[AG_STAGE_FACTOR, a]
-            elif current == STAGE_ASSESSMENT and site_visit[i]:
-                stage[i] = STAGE_SITE_VISIT
-                purpose = SITE_VISIT
-            elif current == STAGE_ASSESSMENT or current == STAGE_SITE_VISIT:
-                stage[i] = STAGE_COMMITTEE
-                due[i] = rules.next_committee_day(day, ag[AG_COMMITTEE_DAYS, a])
-                merit = propensity[i]
-                approved[i] = uniform(rng) < rules.approval_probability(
-                    ag[AG_SELECTION, a], ag[AG_RISK, a], merit
-                )
-            elif current == STAGE_COMMITTEE:
-                stage[i] = STAGE_NOTIFICATION
-                purpose = P_NOTIFICATION
-            elif current == STAGE_NOTIFICATION:
-                wait[i] += day - submitted[i]
-                if approved[i]:
-                    stage[i] = STAGE_DELIVERY
-                    due[i] = day + prog[PR_DURATION_DAYS, focus[i]]
-                else:
-                    stage[i] = STAGE_NONE
-                    next_apply[i] = day + cooldown
+            (
+                stage[i],
+                due[i],
+                site_visit[i],
+                approved[i],
+                free_day[a],
+                purpose,
+                waited,
+            ) = process.advance(
+                rng,
+                stage[i],
+                day,
+                site_visit[i] != 0,
+                approved[i] != 0,
+                submitted[i],
+                propensity[i],
+                free_day[a],
+                f2f >= 0,
+                ag[AG_MISSING, a],
+                ag[AG_TRANSPARENCY, a],
+                ag[AG_ACCESS, a],
+                ag[AG_CAPACITY_PER_DAY, a],
+                ag[AG_DESK_DAYS, a],
+                ag[AG_STAGE_FACTOR, a],
+                ag[AG_SITE_VISIT, a],
+                ag[AG_COMMITTEE_DAYS, a],
+                ag[AG_SELECTION, a],
+                ag[AG_RISK, a],
+                prog[PR_DURATION_DAYS, focus[i]],
+            )
+            wait[i] += waited
+            if stage[i] == STAGE_NONE:  # rejected: the SME may apply again after the cooldown
+                next_apply[i] = day + cooldown
             if purpose != NO_EXCHANGE:
                 accept = ag_accept[a, P_FOLLOW_UP] & digital_mask
                 if purpose != SITE_VISIT:
@@ -844,27 +831,29 @@ def deliver_programmes(p, s, t, rng):
         # deliver_programme: resources rise, co-creation may happen, the agency learns
         a = agency[i]
         f = focus[i]
-        follow_up = rules.cocreation_probability(
+        cocreated = delivery.is_cocreated(
+            rng,
             app_digital[i],
             ag[AG_DIALOGUE, a],
             ag[AG_ACCESS, a],
-            best_richness(channels[i] & ag_accept[a, P_FOLLOW_UP], richness),
+            channels[i] & ag_accept[a, P_FOLLOW_UP],
+            richness,
         )
-        cocreated = uniform(rng) < follow_up
-        for r in range(6):
-            if prog[PR_RAISE + r, f] > 0.0:
-                resources[r, i] = rules.programme_gain(
-                    resources[r, i], prog[PR_RAISE + r, f], fit[a], cocreated, bonus
-                )
-        if prog[PR_OPPORTUNITY, f] > 0.0:
-            programme_rate[i] = prog[PR_OPPORTUNITY, f]
-            programme_until[i] = due[i] + prog[PR_OPPORTUNITY_DAYS, f]
-        if prog[PR_CLEARS, f]:
-            penalty[i] = 0.0
+        delivery.raise_resources(
+            resources[:, i], prog[PR_RAISE : PR_RAISE + 6, f], fit[a], cocreated, bonus
+        )
+        programme_rate[i], programme_until[i] = delivery.opportunity_after(
+            prog[PR_OPPORTUNITY, f],
+            prog[PR_OPPORTUNITY_DAYS, f],
+            due[i],
+            programme_rate[i],
+            programme_until[i],
+        )
+        penalty[i] = delivery.penalty_after(prog[PR_CLEARS, f], penalty[i])
         if cocreated:
             cocreated_count[i] += 1
             external[i] = rules.external_sourcing(strength[i], cocreated_count[i], gain)
-            fit[a] += learning_rate * (1.0 - fit[a])
+            fit[a] = delivery.learned_fit(fit[a], learning_rate)
         approvals[f, i] += 1
         stage[i] = STAGE_NONE
         next_apply[i] = due[i] + cooldown
@@ -872,16 +861,6 @@ def deliver_programmes(p, s, t, rng):
             adopt_stamp[i] = STALE  # technology has risen
         if prog[PR_OPPORTUNITY, f] > 0.0:
             export_stamp[i] = STALE  # a market-access programme brings opportunities
-
-
-@njit(**KERNEL)
-def best_richness(shared, richness):
-    """Richness of the richest follow-up channel in ``shared`` (the SME's and the agency's)."""
-    best = 0.0
-    for c in range(richness.shape[0]):
-        if (shared >> c) & 1 and richness[c] > best:
-            best = richness[c]
-    return best
 
 
 # ---------------------------------------------------------------------------------------------

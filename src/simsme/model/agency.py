@@ -16,24 +16,16 @@ from typing import TYPE_CHECKING
 import mesa
 
 from simsme.mechanisms.exchange import SITE_VISIT
-from simsme.model import shared_rules as rules
+from simsme.mechanisms.process import NO_EXCHANGE
 from simsme.model.application import (
-    STAGE_ASSESSMENT,
-    STAGE_COMMITTEE,
-    STAGE_DELIVERY,
-    STAGE_DOCUMENTS,
     STAGE_NONE,
-    STAGE_NOTIFICATION,
-    STAGE_SITE_VISIT,
-    STAGE_SUBMISSION,
     Application,
 )
-from simsme.model.mechanisms import exchange
-from simsme.scenario.lowering import P_DISSEMINATION, P_DOCUMENTS, P_FOLLOW_UP, P_NOTIFICATION
+from simsme.model.mechanisms import delivery, exchange, process
+from simsme.scenario.lowering import P_DISSEMINATION, P_FOLLOW_UP
 
 if TYPE_CHECKING:  # pragma: no cover
     from simsme.model.model import SimsmeModel
-    from simsme.model.sme import SME
 
 class ServiceProvider(mesa.Agent):
     """An agency offering support programmes of one focus area.
@@ -143,7 +135,7 @@ class ServiceProvider(mesa.Agent):
     # -----------------------------------------------------------------------------------------
     def advance(self, application: Application) -> None:
         """Move ``application`` out of its current stage, which ends at ``due_day``
-        (the kernel's ``advance_application``).
+        (:func:`simsme.mechanisms.process.advance`).
 
         submission -> documents (rounds while something is missing) -> assessment (after waiting
         for the agency's capacity) -> site visit (some) -> committee (next sitting; decision) ->
@@ -153,58 +145,46 @@ class ServiceProvider(mesa.Agent):
         model = self.model
         p = model.p
         sme = application.sme
-        stage = application.stage
-        due = application.due_day
-        if stage == STAGE_SUBMISSION:
-            application.stage = STAGE_DOCUMENTS
-            application.due_day = due + self.exchange(application, P_DOCUMENTS, due)
-        elif stage == STAGE_DOCUMENTS:
-            missing = rules.missing_document_probability(
-                self.missing_document_prob, self.transparency, self.access
-            )
-            if model.rng.random() < missing:
-                application.due_day = due + self.exchange(application, P_DOCUMENTS, due)
-            else:
-                start = max(due, self.free_day)  # wait for the agency's capacity
-                self.free_day = start + 1.0 / self.capacity_per_day
-                application.stage = STAGE_ASSESSMENT
-                application.site_visit = (
-                    p.face_to_face >= 0 and model.rng.random() < self.site_visit_prob
-                )
-                application.due_day = start + self.desk_review_days * self.stage_factor
-        elif stage == STAGE_ASSESSMENT and application.site_visit:
-            application.stage = STAGE_SITE_VISIT
-            application.due_day = due + self.exchange(application, SITE_VISIT, due)
-        elif stage == STAGE_ASSESSMENT or stage == STAGE_SITE_VISIT:
-            application.stage = STAGE_COMMITTEE
-            application.due_day = rules.next_committee_day(due, self.committee_interval_days)
-            merit = sme.propensity
-            application.approved = model.rng.random() < rules.approval_probability(
-                self.selection_rate, self.risk_assessment, merit
-            )
-        elif stage == STAGE_COMMITTEE:
-            application.stage = STAGE_NOTIFICATION
-            application.due_day = due + self.exchange(application, P_NOTIFICATION, due)
-        elif stage == STAGE_NOTIFICATION:
-            sme.wait_days += due - application.submitted_day
-            if application.approved:
-                application.stage = STAGE_DELIVERY
-                application.due_day = due + p.prog_duration_days[application.focus]
-            else:
-                application.stage = STAGE_NONE
-                sme.close_application(due)
+        day = application.due_day
+        (
+            application.stage,
+            application.due_day,
+            application.site_visit,
+            application.approved,
+            self.free_day,
+            purpose,
+            waited,
+        ) = process.advance(
+            model.rng,
+            application.stage,
+            day,
+            application.site_visit,
+            application.approved,
+            application.submitted_day,
+            sme.propensity,
+            self.free_day,
+            p.face_to_face >= 0,
+            self.missing_document_prob,
+            self.transparency,
+            self.access,
+            self.capacity_per_day,
+            self.desk_review_days,
+            self.stage_factor,
+            self.site_visit_prob,
+            self.committee_interval_days,
+            self.selection_rate,
+            self.risk_assessment,
+            p.prog_duration_days[application.focus],
+        )
+        sme.wait_days += waited
+        if application.stage == STAGE_NONE:  # rejected
+            sme.close_application(day)
+        elif purpose != NO_EXCHANGE:
+            application.due_day = day + self.exchange(application, purpose, day)
 
     # -----------------------------------------------------------------------------------------
     # Delivery and co-creation (MODEL.md section 3, phase 6; 003 Table 5, sections 4.2 and 5)
     # -----------------------------------------------------------------------------------------
-    def best_richness(self, sme: SME) -> float:
-        """Richness of the richest follow-up channel the SME and the agency share."""
-        shared = sme.channels & self.accepts[P_FOLLOW_UP]
-        best = 0.0
-        for c in self.model.channel_indices(shared):
-            best = max(best, self.model.richness[c])
-        return best
-
     def deliver_programme(self, application: Application) -> None:
         """The programme ends: the SME's resources rise, co-creation may happen, the agency learns.
 
@@ -214,14 +194,18 @@ class ServiceProvider(mesa.Agent):
         """
         model = self.model
         sme = application.sme
-        follow_up = rules.cocreation_probability(
-            application.digital, self.dialogue, self.access, self.best_richness(sme)
+        cocreated = delivery.is_cocreated(
+            model.rng,
+            application.digital,
+            self.dialogue,
+            self.access,
+            sme.channels & self.accepts[P_FOLLOW_UP],
+            model.richness,
         )
-        cocreated = model.rng.random() < follow_up
         sme.complete_programme(application, self.fit, cocreated)
         if cocreated:
             self.learn()
 
     def learn(self) -> None:
         """A co-created programme shows the agency what SMEs need (003 section 5)."""
-        self.fit += self.model.p.learning_rate * (1.0 - self.fit)
+        self.fit = delivery.learned_fit(self.fit, self.model.p.learning_rate)

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from simsme import rules as _rules
 from simsme.mechanisms import capabilities as _capabilities
+from simsme.mechanisms import delivery as _delivery
 from simsme.mechanisms import draws as _draws
 from simsme.mechanisms import exchange as _exchange
 from simsme.mechanisms import export as _export
 from simsme.mechanisms import population as _population
+from simsme.mechanisms import process as _process
 from simsme.mechanisms.python import as_python
 
 rules = as_python(_rules)
 capabilities = as_python(_capabilities)
+delivery = as_python(_delivery)
 draws = as_python(_draws)
 exchange = as_python(_exchange)
 export = as_python(_export)
 population = as_python(_population)
+process = as_python(_process)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 from simsme.model.application import STAGE_SUBMISSION, Application
-from simsme.model.mechanisms import capabilities, exchange, population, rules
+from simsme.model.mechanisms import capabilities, delivery, exchange, population, rules
 from simsme.scenario.lowering import (
     DAYS_PER_YEAR,
     P_APPLICATION,
@@ -419,15 +419,15 @@ class SME(mesa.Agent):
         model = self.model
         p = model.p
         f = application.focus
-        for r, share in model.programme_raises[f]:
-            self.resources[r] = rules.programme_gain(
-                self.resources[r], share, fit, cocreated, p.cocreation_bonus
-            )
-        if p.prog_opportunity[f] > 0.0:
-            self.programme_rate = p.prog_opportunity[f]
-            self.programme_until_day = application.due_day + p.prog_opportunity_days[f]
-        if p.prog_clears[f]:
-            self.penalty = 0.0
+        delivery.raise_resources(self.resources, p.prog_raise[f], fit, cocreated, p.cocreation_bonus)
+        self.programme_rate, self.programme_until_day = delivery.opportunity_after(
+            p.prog_opportunity[f],
+            p.prog_opportunity_days[f],
+            application.due_day,
+            self.programme_rate,
+            self.programme_until_day,
+        )
+        self.penalty = delivery.penalty_after(p.prog_clears[f], self.penalty)
         if cocreated:
             self.cocreations += 1
         self.approvals[f] += 1
