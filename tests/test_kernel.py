@@ -19,17 +19,16 @@ import pytest
 from simsme.errors import SimsmeError
 from simsme.kernel import engine
 from simsme.kernel.cache import STAMP_NAME, clear_stale_caches, sources_digest
-from simsme.kernel.params import CH_EASE, CH_USEFULNESS, kernel_params
-from simsme.kernel.pcg64 import check_uniform, uniform
-from simsme.kernel.phases import (
+from simsme.kernel.fastpath import (
     ADOPT_NONE,
     ADOPT_SOME,
     ADOPT_UNSURE,
-    adoption_hazards,
     classify_adoption,
     probability_bound,
     technology_window,
 )
+from simsme.kernel.params import CH_EASE, CH_USEFULNESS, kernel_params
+from simsme.kernel.pcg64 import check_uniform, uniform
 from simsme.kernel.state import (
     C_N_ACTIVE,
     C_N_FOUNDED,
@@ -37,6 +36,7 @@ from simsme.kernel.state import (
     init_state,
     state_bytes_per_sme,
 )
+from simsme.mechanisms.adoption import adoption_hazards
 from simsme.outputs import RunBlock
 from simsme.scenario import FOCUS_AREAS, validate_scenario
 from simsme.scenario.lowering import lower

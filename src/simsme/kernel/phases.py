@@ -10,37 +10,10 @@ News that reaches network neighbours (became aware, adopted a channel, exported)
 the phase that produced it, so within a phase every SME sees the same neighbourhood whatever the
 order in which SMEs are visited. SMEs act in the order of their index.
 
-Speed without changing a single draw
-------------------------------------
-The kernel makes exactly the draws of the per-phase reference (the Mesa engine makes the same
-draws, and the equivalence tests compare the two draw for draw); it only avoids work whose
-outcome is already known, and does the rest with less overhead:
-
-* Only SMEs that act are visited: ``s.active`` lists the founded non-exporters in index order
-  (kept up to date by :func:`observe`).
-* Awareness (phase 2): an unaware SME's probability depends on the per-channel hazards, its
-  channels and its aware neighbours. It is cached per SME and recomputed (by the same formula,
-  so to the same bits) only when one of those changed.
-* Adoption (phase 3): the uniform draw is compared with a cached upper bound of the step's
-  adoption probability first; only when the draw falls below the bound is the probability
-  computed exactly (as before) and the draw compared with it, so the outcome is the same. The
-  bound holds until the SME's missing channels, its neighbours' channels, its technology (by a
-  programme) or the event push change: between programmes technology drifts monotonically toward
-  its fixed point (or oscillates with shrinking amplitude), so it stays in a window known in
-  advance, and the hazard rises with technology. The same window tells whether the total hazard
-  is surely positive (the reference then draws) or surely zero (it does not draw); an SME whose
-  window straddles a channel's intention threshold is evaluated exactly every step.
-* Export entry (phase 8): likewise, the draw is compared with a cached upper bound of the export
-  probability, valid until the SME's listing channels, exporting neighbours, programme or the
-  export demand change (a market-access programme's opportunity only ends, which lowers the rate).
-* Capabilities (phase 7) are updated in contiguous loops the compiler vectorises (exporters'
-  capabilities are updated too; nothing reads them again).
-* Uniform draws are computed inline (:func:`simsme.kernel.pcg64.uniform`, the same numbers as
-  ``rng.random()``), and the phases are compiled without reference counting (``KERNEL``).
-* The bodies of the Mesa model's event methods (``SME.submit_application``,
-  ``ServiceProvider.advance``, ``ServiceProvider.deliver_programme``,
-  ``SME.record_first_export``) are written inside the phase loops, on arrays bound to local names
-  before the loop.
+The phases are loops over the SMEs that act, calling the model's mechanisms
+(:mod:`simsme.mechanisms`, which the Mesa engine calls too); what makes them fast without
+changing a single draw (caches, probability bounds, epochs) is in :mod:`simsme.kernel.fastpath`,
+with the argument for why each is exact.
 """
 
 from __future__ import annotations
@@ -49,6 +22,13 @@ import numpy as np
 from numba import njit
 
 from simsme import rules
+from simsme.kernel.fastpath import (
+    ADOPT_NONE,
+    ADOPT_SOME,
+    KERNEL,
+    classify_adoption,
+    probability_bound,
+)
 from simsme.kernel.params import (
     AG_ACCESS,
     AG_CAPACITY_PER_DAY,
@@ -89,7 +69,6 @@ from simsme.kernel.params import (
     TL_PUSH,
     TL_REMOTE,
 )
-from simsme.kernel.pcg64 import uniform
 from simsme.kernel.state import (
     C_ADOPT_EPOCH,
     C_AWARE_EPOCH,
@@ -150,7 +129,19 @@ from simsme.kernel.state import (
     STALE,
     update_active,
 )
-from simsme.mechanisms import delivery, exchange, export, process
+from simsme.mechanisms import (
+    adoption,
+    awareness,
+    capabilities,
+    delivery,
+    draws,
+    events,
+    exchange,
+    export,
+    process,
+    support,
+)
+from simsme.mechanisms.draws import uniform
 from simsme.mechanisms.exchange import SITE_VISIT
 from simsme.mechanisms.process import NO_EXCHANGE
 from simsme.scenario.lowering import (
@@ -161,48 +152,6 @@ from simsme.scenario.lowering import (
     STAGE_NONE,
     STAGE_SUBMISSION,
 )
-
-
-def _nrt_option() -> bool:
-    """Whether this numba takes the (private) ``_nrt`` compile option."""
-    try:
-        njit(_nrt=False)(lambda: 0).compile(())
-    except Exception:  # pragma: no cover - depends on the numba version
-        return False
-    return True
-
-
-# Compile options of every function here. The phases never allocate: without numba's reference
-# counting (NRT) a call that passes the state and the parameters costs a few nanoseconds instead
-# of a microsecond (an atomic increment and decrement of each of their ~25 arrays). Should a
-# numba version not know the option, the kernel is only slower. Functions they call inherit the
-# setting unless they set it (``WITH_NRT``).
-_HAS_NRT_OPTION = _nrt_option()
-KERNEL = {"cache": True, "_nrt": False} if _HAS_NRT_OPTION else {"cache": True}
-WITH_NRT = {"cache": True, "_nrt": True} if _HAS_NRT_OPTION else {"cache": True}
-
-# Adoption classes of an SME while its cached bound holds (State.si[I_ADOPT_CLASS]).
-ADOPT_NONE = 0  # total hazard surely zero: the reference makes no draw
-ADOPT_SOME = 1  # total hazard surely positive: the reference draws; F_ADOPT_PBAR bounds it
-ADOPT_UNSURE = 2  # may cross zero: evaluate exactly every step
-
-# Slack on cached bounds, far above rounding (an ulp of exp, a drift of 1e-16 per step) and far
-# below anything that matters for speed.
-PROBABILITY_SLACK = 1e-9
-TECHNOLOGY_SLACK = 1e-9
-
-
-@njit(**WITH_NRT)
-def poisson(rng, mean):
-    """``rng.poisson(mean)``, compiled with reference counting (numba's implementation builds a
-    list for large means)."""
-    return rng.poisson(mean)
-
-
-@njit(**KERNEL, inline="always")
-def probability_bound(rate, dt_years):
-    """An upper bound, with slack for rounding, of ``step_probability(r)`` for every r <= rate."""
-    return min(1.0, rules.step_probability(rate, dt_years) * (1.0 + PROBABILITY_SLACK) + 1e-300)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,8 +172,7 @@ def apply_events(p, s, t, rng):
         if max(reg[REG_START, k], 0.0) == t:
             share, loss = reg[REG_SHARE, k], reg[REG_PENALTY, k]
             for i in range(n):
-                if uniform(rng) < share:
-                    penalty[i] = max(penalty[i], loss)
+                penalty[i] = events.regulation_penalty(rng, penalty[i], share, loss)
         if reg[REG_END, k] == t:
             for i in range(n):
                 penalty[i] = 0.0
@@ -232,8 +180,8 @@ def apply_events(p, s, t, rng):
         if max(tax[TAX_START, k], 0.0) == t:
             financial, endowment = s.sf[F_RESOURCES + 4], s.sf[F_ENDOWMENT + 4]
             for i in range(n):
-                financial[i] *= 1.0 - tax[TAX_LOSS, k]
-                endowment[i] *= 1.0 - tax[TAX_LOSS, k]
+                financial[i] = events.after_tax(financial[i], tax[TAX_LOSS, k])
+                endowment[i] = events.after_tax(endowment[i], tax[TAX_LOSS, k])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,23 +196,29 @@ def disseminate(p, s, t, rng):
     its channels (003 section 4.2) + word of mouth from aware neighbours.
     """
     blocked = p.tl_blocked[t]
-    n_channels, n_agencies = p.n_channels, p.n_agencies
+    n_channels = p.n_channels
     reach, digital = p.ch[CH_DISSEMINATION_REACH], p.ch[CH_DIGITAL]
     access, accept, level = p.ag[AG_ACCESS], p.ag_accept, p.tl_level
     hazard, qa_last = s.g[G_DISSEMINATION_HAZARD], s.g[G_PUBLIC_QA_LAST]
     n_founded = s.c[C_N_FOUNDED]
+    fresh = s.g[G_SCRATCH, :n_channels]
+    awareness.channel_hazards(
+        fresh,
+        blocked,
+        accept[:, P_DISSEMINATION],
+        level[t],
+        access,
+        reach,
+        digital,
+        p.qa_reach,
+        qa_last,
+        n_founded,
+    )
     renewed = False
     for c in range(n_channels):
-        h = 0.0
-        if not (blocked >> c) & 1:
-            for a in range(n_agencies):
-                if (accept[a, P_DISSEMINATION] >> c) & 1:
-                    share = level[t, a] if digital[c] else 1.0
-                    h += reach[c] * access[a] * share
-            h += p.qa_reach * qa_last[c] * 100.0 / max(n_founded, 1)
-        if h != hazard[c]:
+        if fresh[c] != hazard[c]:
             renewed = True
-        hazard[c] = h
+        hazard[c] = fresh[c]
     if renewed:
         s.c[C_AWARE_EPOCH] += 1  # every cached awareness probability is stale
     epoch = s.c[C_AWARE_EPOCH]
@@ -278,15 +232,14 @@ def disseminate(p, s, t, rng):
         if aware[i]:
             continue
         if stamp[i] != epoch:
-            h = 0.0
-            mask = channels[i]
-            for c in range(n_channels):
-                if (mask >> c) & 1:
-                    h += hazard[c]
-            degree = indptr[i + 1] - indptr[i]
-            if degree > 0:
-                h += wom_rate * aware_neighbours[i] / degree
-            probability[i] = rules.step_probability(h, dt_years)
+            probability[i] = awareness.awareness_probability(
+                channels[i],
+                hazard,
+                aware_neighbours[i],
+                indptr[i + 1] - indptr[i],
+                wom_rate,
+                dt_years,
+            )
             stamp[i] = epoch
         if uniform(rng) < probability[i]:
             changed[n_changed] = i
@@ -305,113 +258,6 @@ def disseminate(p, s, t, rng):
 # ---------------------------------------------------------------------------------------------
 # 3. Adoption
 # ---------------------------------------------------------------------------------------------
-@njit(**KERNEL)
-def adoption_hazards(
-    hazards,
-    missing,
-    technology,
-    neighbour_counts,
-    degree,
-    usefulness,
-    ease,
-    push,
-    w_useful,
-    w_ease,
-    w_social,
-    threshold,
-    rate,
-):
-    """Adoption hazard of each channel the SME is missing (in ``hazards``), and their total."""
-    total = 0.0
-    for c in range(hazards.shape[0]):
-        hazards[c] = 0.0
-        if (missing >> c) & 1:
-            norm = neighbour_counts[c] / degree if degree > 0 else 0.0
-            hazards[c] = rules.adoption_hazard(
-                usefulness[c],
-                ease[c],
-                technology,
-                norm,
-                push,
-                w_useful,
-                w_ease,
-                w_social,
-                threshold,
-                rate,
-            )
-            total += hazards[c]
-    return total
-
-
-@njit(**KERNEL)
-def technology_window(technology, endowment, growth, decay, dt_years):
-    """Bounds of an SME's technology competence from now until its next programme.
-
-    ``rules.resource_drift`` moves a resource r to r* + f (r - r*), with fixed point
-    r* = (growth + decay x endowment) / (growth + decay) and f = 1 - dt (growth + decay): for
-    0 <= f <= 1 it stays between r and r*; for -1 <= f < 0 it oscillates within r* +- |r - r*|.
-    """
-    rate = growth + decay
-    if rate > 0.0:
-        star = (growth + decay * endowment) / rate
-        factor = 1.0 - dt_years * rate
-        if factor >= 0.0:
-            lo, hi = min(technology, star), max(technology, star)
-        elif factor >= -1.0:
-            deviation = abs(technology - star)
-            lo, hi = star - deviation, star + deviation
-        else:  # unreachable within the schema's bounds; no usable window
-            lo, hi = -1e300, 1e300
-    else:
-        lo, hi = technology, technology
-    return lo - TECHNOLOGY_SLACK, hi + TECHNOLOGY_SLACK
-
-
-@njit(**KERNEL)
-def classify_adoption(
-    missing,
-    technology,
-    endowment,
-    neighbour_counts,
-    degree,
-    usefulness,
-    ease,
-    push,
-    w_useful,
-    w_ease,
-    w_social,
-    threshold,
-    rate,
-    growth,
-    decay,
-    dt_years,
-):
-    """Adoption class of an SME and an upper bound of its adoption probability, valid until its
-    missing channels, its neighbours' channels, its technology (a programme) or the push change.
-
-    The hazard of each channel rises with technology, so the totals at the ends of the technology
-    window bound the total (summed in the same order, :func:`adoption_hazards`) at every step
-    until then.
-    """
-    lo, hi = technology_window(technology, endowment, growth, decay, dt_years)
-    low = 0.0
-    high = 0.0
-    for c in range(usefulness.shape[0]):
-        if (missing >> c) & 1:
-            norm = neighbour_counts[c] / degree if degree > 0 else 0.0
-            low += rules.adoption_hazard(
-                usefulness[c], ease[c], lo, norm, push, w_useful, w_ease, w_social, threshold, rate
-            )
-            high += rules.adoption_hazard(
-                usefulness[c], ease[c], hi, norm, push, w_useful, w_ease, w_social, threshold, rate
-            )
-    if high <= 0.0:
-        return ADOPT_NONE, 0.0
-    if low > 0.0:
-        return ADOPT_SOME, probability_bound(high, dt_years)
-    return ADOPT_UNSURE, probability_bound(high, dt_years)
-
-
 @njit(**KERNEL)
 def adopt_channels(p, s, t, rng):
     """SMEs take up digital channels by the Technology Acceptance Model (002 section II.C).
@@ -433,7 +279,7 @@ def adopt_channels(p, s, t, rng):
     w_useful, w_ease, w_social = p.w_useful, p.w_ease, p.w_social
     threshold, rate, dt_years = p.adopt_threshold, p.adopt_rate, p.dt_years
     growth, decay = p.growth_rate, p.decay_rate
-    digital_mask, n_channels = p.digital_mask, p.n_channels
+    digital_mask = p.digital_mask
     n_changed = 0
     for k in range(s.c[C_N_ACTIVE]):
         i = active[k]
@@ -468,7 +314,7 @@ def adopt_channels(p, s, t, rng):
             if u >= bound[i]:
                 continue  # above the bound, so above the step's probability: no adoption
             degree = indptr[i + 1] - indptr[i]
-            total = adoption_hazards(
+            total = adoption.adoption_hazards(
                 hazards,
                 missing,
                 technology[i],
@@ -485,7 +331,7 @@ def adopt_channels(p, s, t, rng):
             )
         else:
             degree = indptr[i + 1] - indptr[i]
-            total = adoption_hazards(
+            total = adoption.adoption_hazards(
                 hazards,
                 missing,
                 technology[i],
@@ -503,15 +349,8 @@ def adopt_channels(p, s, t, rng):
             if total <= 0.0:
                 continue
             u = uniform(rng)
-        if u < rules.step_probability(total, dt_years):
-            pick = uniform(rng) * total
-            chosen = -1
-            for c in range(n_channels):
-                if hazards[c] > 0.0:
-                    chosen = c
-                    pick -= hazards[c]
-                    if pick <= 0.0:
-                        break
+        chosen = adoption.channel_to_adopt(rng, u, hazards, total, dt_years)
+        if chosen >= 0:
             changed[n_changed] = i * 64 + chosen
             n_changed += 1
     marketplace, export_reach = s.sf[F_MARKETPLACE], p.ch[CH_EXPORT_REACH]
@@ -534,43 +373,6 @@ def adopt_channels(p, s, t, rng):
 # ---------------------------------------------------------------------------------------------
 # 4. Seeking support
 # ---------------------------------------------------------------------------------------------
-@njit(**KERNEL, inline="always")
-def is_ready(aware, propensity, penalty, threshold):
-    """Aware and export propensity (less any regulation penalty) at the readiness threshold."""
-    return aware and propensity * (1.0 - penalty) >= threshold
-
-
-@njit(**KERNEL, inline="always")
-def choose_focus(rng, resources, i, penalty, prog, focus_agencies, gap_exponent, weights):
-    """Focus area chosen in proportion to propensity x (gap in the resources it raises) ** k."""
-    total = 0.0
-    for f in range(5):
-        weights[f] = 0.0
-        if focus_agencies[f, 0] == 0:
-            continue
-        gap = 0.0
-        norm = 0.0
-        for r in range(6):
-            if prog[PR_RAISE + r, f] > 0.0:
-                gap += prog[PR_RAISE + r, f] * (1.0 - resources[r, i])
-                norm += prog[PR_RAISE + r, f]
-        if norm > 0.0:
-            gap /= norm
-        if penalty > 0.0 and prog[PR_CLEARS, f]:
-            gap = 1.0  # non-compliant SMEs need the R&D programme that restores compliance
-        weights[f] = rules.focus_choice_weight(prog[PR_FOCUS_WEIGHT, f], gap, gap_exponent)
-        total += weights[f]
-    if total <= 0.0:
-        return -1
-    pick = uniform(rng) * total
-    for f in range(5):
-        if weights[f] > 0.0:
-            pick -= weights[f]
-            if pick <= 0.0:
-                return f
-    return 4
-
-
 @njit(**KERNEL)
 def seek_support(p, s, t, rng):
     """An aware SME that is not ready applies for a programme over the best shared channel.
@@ -616,24 +418,38 @@ def seek_support(p, s, t, rng):
     conventional, documents, gap_exponent = p.conventional_mask, p.documents_mask, p.gap_exponent
     threshold = p.readiness_threshold
     chance = rules.step_probability(p.seek_rate, p.dt_years)
+    raises, served = prog[PR_RAISE : PR_RAISE + 6], focus_agencies[:, 0]
     active = s.active
     for k in range(s.c[C_N_ACTIVE]):
         i = active[k]
-        if (
-            not aware[i]
-            or stage[i] != STAGE_NONE
-            or day < next_apply[i]
-            or is_ready(aware[i], propensity[i], penalty[i], threshold)
+        if not support.wants_support(
+            aware[i] != 0,
+            stage[i] != STAGE_NONE,
+            day,
+            next_apply[i],
+            propensity[i],
+            penalty[i],
+            threshold,
         ):
             continue
-        if uniform(rng) >= chance:
+        if not draws.occurs(rng, chance):
             continue
         # submit_application: a focus area, an agency with that focus, a channel
-        f = choose_focus(rng, resources, i, penalty[i], prog, focus_agencies, gap_exponent, weights)
+        f = support.choose_focus(
+            rng,
+            resources[:, i],
+            penalty[i],
+            raises,
+            prog[PR_CLEARS],
+            prog[PR_FOCUS_WEIGHT],
+            served,
+            gap_exponent,
+            weights,
+        )
         if f < 0:
             continue
-        a = focus_agencies[f, 1 + int(uniform(rng) * focus_agencies[f, 0])]
-        offer = uniform(rng) < level[a]
+        a = focus_agencies[f, 1 + draws.pick_index(rng, served[f])]
+        offer = support.handled_digitally(rng, level[a])
         offer_digital[i] = offer
         c = exchange.exchange_channel(
             rng,
@@ -887,15 +703,13 @@ def update_capabilities(p, s, t, rng):
             level, initial = res[r], endowment[r]
             for i in range(n):
                 level[i] = rules.resource_drift(level[i], initial[i], growth, decay, dt_years)
-        firm, technology, managerial = res[2], res[3], res[0]
-        financial, market = res[4], res[5]
+        managerial, firm, technology, financial, market = res[0], res[2], res[3], res[4], res[5]
         for i in range(n):
-            target = rules.coinnovation_target(firm[i], technology[i], external[i], b_int, b_ext)
-            coinnovation[i] += adjust * (target - coinnovation[i])
-            target = rules.value_target(coinnovation[i], managerial[i], b_val)
-            value[i] += adjust * (target - value[i])
-            target = rules.export_propensity_target(value[i], market[i], financial[i], b_exp)
-            propensity[i] += adjust * (target - propensity[i])
+            coinnovation[i], value[i], propensity[i] = capabilities.follow_targets(
+                coinnovation[i], value[i], propensity[i],
+                managerial[i], firm[i], technology[i], financial[i], market[i], external[i],
+                b_int, b_ext, b_val, b_exp, adjust,
+            )  # fmt: skip
     else:  # some SMEs are not founded yet: only the founded ones change
         active = s.active
         for k in range(s.c[C_N_ACTIVE]):
@@ -904,12 +718,11 @@ def update_capabilities(p, s, t, rng):
                 res[r, i] = rules.resource_drift(
                     res[r, i], endowment[r, i], growth, decay, dt_years
                 )
-            target = rules.coinnovation_target(res[2, i], res[3, i], external[i], b_int, b_ext)
-            coinnovation[i] += adjust * (target - coinnovation[i])
-            target = rules.value_target(coinnovation[i], res[0, i], b_val)
-            value[i] += adjust * (target - value[i])
-            target = rules.export_propensity_target(value[i], res[5, i], res[4, i], b_exp)
-            propensity[i] += adjust * (target - propensity[i])
+            coinnovation[i], value[i], propensity[i] = capabilities.follow_targets(
+                coinnovation[i], value[i], propensity[i],
+                res[0, i], res[2, i], res[3, i], res[4, i], res[5, i], external[i],
+                b_int, b_ext, b_val, b_exp, adjust,
+            )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -945,30 +758,45 @@ def enter_exports(p, s, t, rng):
     n_changed = 0
     for k in range(s.c[C_N_ACTIVE]):
         i = active[k]
-        if not is_ready(aware[i], propensity[i], penalty[i], threshold):
+        if not support.is_ready(aware[i] != 0, propensity[i], penalty[i], threshold):
             continue
         if stamp[i] != epoch:
-            programme = programme_rate[i] if day < programme_until[i] else 0.0
-            rate = rules.opportunity_rate(
-                base, marketplace[i], programme, referral, exporting_neighbours[i], demand
+            rate = export.opportunity_rate(
+                day,
+                programme_rate[i],
+                programme_until[i],
+                base,
+                marketplace[i],
+                referral,
+                exporting_neighbours[i],
+                demand,
             )
             bound[i] = probability_bound(rate, dt_years)
             stamp[i] = epoch
         u = uniform(rng)
         if u >= bound[i]:
             continue  # above the bound, so above the step's probability: no export
-        programme = programme_rate[i] if day < programme_until[i] else 0.0
-        rate = rules.opportunity_rate(
-            base, marketplace[i], programme, referral, exporting_neighbours[i], demand
+        rate = export.opportunity_rate(
+            day,
+            programme_rate[i],
+            programme_until[i],
+            base,
+            marketplace[i],
+            referral,
+            exporting_neighbours[i],
+            demand,
         )
         if u < rules.step_probability(rate, dt_years):
             # record_first_export: mode (indirect unless well resourced, 004) and markets
-            index = rules.resource_index(resources[0, i], resources[4, i], resources[5, i])
-            direct = uniform(rng) < rules.direct_export_probability(
-                index, direct_threshold, direct_steepness
+            mode[i], markets[i] = export.first_export(
+                rng,
+                resources[0, i],
+                resources[4, i],
+                resources[5, i],
+                direct_threshold,
+                direct_steepness,
+                extra_markets,
             )
-            mode[i] = 2 if direct else 1
-            markets[i] = 1 + poisson(rng, extra_markets * index)
             export_step[i] = t
             changed[n_changed] = i
             n_changed += 1

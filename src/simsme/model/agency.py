@@ -22,7 +22,7 @@ from simsme.model.application import (
     Application,
 )
 from simsme.model.mechanisms import delivery, exchange, process
-from simsme.scenario.lowering import P_DISSEMINATION, P_FOLLOW_UP
+from simsme.scenario.lowering import P_FOLLOW_UP
 
 if TYPE_CHECKING:  # pragma: no cover
     from simsme.model.model import SimsmeModel
@@ -71,16 +71,6 @@ class ServiceProvider(mesa.Agent):
     def digital_level(self, t: int) -> float:
         """Share of its exchanges the agency handles over DIP in step ``t`` (003 section 4.2)."""
         return float(self.model.p.tl_agency_level[t, self.index])
-
-    def push_hazard(self, c: int, t: int) -> float:
-        """Awareness hazard per year its programme information creates for an SME on channel
-        ``c``: the channel's reach x the agency's DART access, digital channels only as far as
-        the agency is digitalised (MODEL.md section 3, phase 2)."""
-        p = self.model.p
-        if not (self.accepts[P_DISSEMINATION] >> c) & 1:
-            return 0.0
-        share = self.digital_level(t) if p.ch_digital[c] else 1.0
-        return p.ch_dissemination_reach[c] * self.access * share
 
     # -----------------------------------------------------------------------------------------
     # Exchanges over channels (003 Table 4)

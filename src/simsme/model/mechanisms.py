@@ -11,20 +11,28 @@ Nothing here compiles anything.
 from __future__ import annotations
 
 from simsme import rules as _rules
+from simsme.mechanisms import adoption as _adoption
+from simsme.mechanisms import awareness as _awareness
 from simsme.mechanisms import capabilities as _capabilities
 from simsme.mechanisms import delivery as _delivery
 from simsme.mechanisms import draws as _draws
+from simsme.mechanisms import events as _events
 from simsme.mechanisms import exchange as _exchange
 from simsme.mechanisms import export as _export
 from simsme.mechanisms import population as _population
 from simsme.mechanisms import process as _process
+from simsme.mechanisms import support as _support
 from simsme.mechanisms.python import as_python
 
 rules = as_python(_rules)
+adoption = as_python(_adoption)
+awareness = as_python(_awareness)
 capabilities = as_python(_capabilities)
 delivery = as_python(_delivery)
 draws = as_python(_draws)
 exchange = as_python(_exchange)
+events = as_python(_events)
 export = as_python(_export)
 population = as_python(_population)
 process = as_python(_process)
+support = as_python(_support)

@@ -29,10 +29,10 @@ import numpy as np
 from simsme.kernel.engine import replication_rng
 from simsme.model.agency import ServiceProvider
 from simsme.model.application import STAGE_DELIVERY
-from simsme.model.mechanisms import export, population, rules
+from simsme.model.mechanisms import awareness, export, population, rules
 from simsme.model.sme import N_FOCUS, SME
 from simsme.outputs import RunBlock
-from simsme.scenario.lowering import ScenarioArrays, lower
+from simsme.scenario.lowering import P_DISSEMINATION, ScenarioArrays, lower
 from simsme.scenario.schema import Scenario
 
 PHASES: tuple[str, ...] = (
@@ -118,6 +118,7 @@ class SimsmeModel(mesa.Model):
         self.documents_mask = int(p.documents_mask)
         # resources each focus area's programme raises, with the share of the gap it closes
         # (003 Table 5)
+        self.raises = p.prog_raise.T  # [resource, focus area]
         self.programme_raises = [
             [(r, float(p.prog_raise[f, r])) for r in range(6) if p.prog_raise[f, r] > 0.0]
             for f in range(N_FOCUS)
@@ -193,24 +194,25 @@ class SimsmeModel(mesa.Model):
 
     # 2. Dissemination -------------------------------------------------------------------------
     def channel_awareness_hazard(self) -> list[float]:
-        """Awareness hazard per year for an SME on each channel this step.
-
-        The sum over agencies of their push (:meth:`ServiceProvider.push_hazard`) plus public Q&A
-        seen on the channel in the previous step, per 100 SMEs (003 section 4.2); nothing on a
-        channel blocked by an event.
-        """
+        """Awareness hazard per year for an SME on each channel this step: the agencies' push
+        and public Q&A seen on the channel in the previous step
+        (:func:`simsme.mechanisms.awareness.channel_hazards`)."""
         p, t = self.p, self.t
         today = self.today()
-        n_active = sum(1 for sme in self.smes if sme.founded_day <= today)
+        n_founded = sum(1 for sme in self.smes if sme.founded_day <= today)
         hazard = [0.0] * p.n_channels
-        for c in range(p.n_channels):
-            if (self.blocked[t] >> c) & 1:
-                continue
-            h = 0.0
-            for agency in self.agencies:
-                h += agency.push_hazard(c, t)
-            h += p.qa_reach * self.public_qa_last[c] * 100.0 / max(n_active, 1)
-            hazard[c] = h
+        awareness.channel_hazards(
+            hazard,
+            self.blocked[t],
+            p.ag_accept[:, P_DISSEMINATION],
+            p.tl_agency_level[t],
+            p.ag_access,
+            p.ch_dissemination_reach,
+            p.ch_digital,
+            p.qa_reach,
+            self.public_qa_last,
+            n_founded,
+        )
         return hazard
 
     def disseminate(self) -> None:

@@ -23,7 +23,19 @@ from typing import TYPE_CHECKING
 import mesa
 
 from simsme.model.application import STAGE_SUBMISSION, Application
-from simsme.model.mechanisms import capabilities, delivery, exchange, population, rules
+from simsme.model.mechanisms import (
+    adoption,
+    awareness,
+    capabilities,
+    delivery,
+    draws,
+    events,
+    exchange,
+    export,
+    population,
+    rules,
+    support,
+)
 from simsme.scenario.lowering import (
     DAYS_PER_YEAR,
     P_APPLICATION,
@@ -173,9 +185,8 @@ class SME(mesa.Agent):
     def is_ready(self) -> bool:
         """Aware, and export propensity (less any regulation penalty) at the readiness
         threshold (MODEL.md section 2: domestic -> aware -> ready -> exporter)."""
-        return (
-            self.aware
-            and self.propensity * (1.0 - self.penalty) >= self.model.p.readiness_threshold
+        return support.is_ready(
+            self.aware, self.propensity, self.penalty, self.model.p.readiness_threshold
         )
 
     def use_channel(self, c: int) -> None:
@@ -188,14 +199,15 @@ class SME(mesa.Agent):
     def face_regulation(self, affected_share: float, readiness_penalty: float) -> None:
         """A regulation change demands compliance: if affected, the SME loses part of its export
         propensity until it complies (002, Food Act sugar rule)."""
-        if self.model.rng.random() < affected_share:
-            self.penalty = max(self.penalty, readiness_penalty)
+        self.penalty = events.regulation_penalty(
+            self.model.rng, self.penalty, affected_share, readiness_penalty
+        )
 
     def pay_tax(self, financial_loss: float) -> None:
         """A tax raises costs: financial accessibility, and the level it returns to, fall (002,
         GST)."""
-        self.resources[R_FINANCIAL] *= 1.0 - financial_loss
-        self.endowment[R_FINANCIAL] *= 1.0 - financial_loss
+        self.resources[R_FINANCIAL] = events.after_tax(self.resources[R_FINANCIAL], financial_loss)
+        self.endowment[R_FINANCIAL] = events.after_tax(self.endowment[R_FINANCIAL], financial_loss)
 
     # -----------------------------------------------------------------------------------------
     # 2. Dissemination
@@ -208,13 +220,15 @@ class SME(mesa.Agent):
         ties that are aware.
         """
         p = self.model.p
-        h = 0.0
-        for c in self.model.channel_indices(self.channels):
-            h += channel_hazard[c]
-        degree = len(self.neighbours)
-        if degree > 0:
-            h += p.wom_rate * self.aware_neighbours / degree
-        return self.model.rng.random() < rules.step_probability(h, p.dt_years)
+        probability = awareness.awareness_probability(
+            self.channels,
+            channel_hazard,
+            self.aware_neighbours,
+            len(self.neighbours),
+            p.wom_rate,
+            p.dt_years,
+        )
+        return draws.occurs(self.model.rng, probability)
 
     def become_aware(self, t: int) -> None:
         """Become aware in step ``t`` and tell the neighbours (word of mouth)."""
@@ -239,39 +253,25 @@ class SME(mesa.Agent):
         missing = model.digital_mask & ~self.channels
         if missing == 0:
             return -1
-        degree = len(self.neighbours)
-        technology = self.resources[R_TECHNOLOGY]
-        hazards = []
-        total = 0.0
-        for c in model.channel_indices(missing):
-            norm = self.channel_neighbours[c] / degree if degree > 0 else 0.0
-            h = rules.adoption_hazard(
-                model.usefulness[c],
-                model.ease[c],
-                technology,
-                norm,
-                push,
-                p.w_useful,
-                p.w_ease,
-                p.w_social,
-                p.adopt_threshold,
-                p.adopt_rate,
-            )
-            hazards.append((c, h))
-            total += h
+        hazards = [0.0] * p.n_channels
+        total = adoption.adoption_hazards(
+            hazards,
+            missing,
+            self.resources[R_TECHNOLOGY],
+            self.channel_neighbours,
+            len(self.neighbours),
+            model.usefulness,
+            model.ease,
+            push,
+            p.w_useful,
+            p.w_ease,
+            p.w_social,
+            p.adopt_threshold,
+            p.adopt_rate,
+        )
         if total <= 0.0:
-            return -1
-        if model.rng.random() >= rules.step_probability(total, p.dt_years):
-            return -1
-        pick = model.rng.random() * total
-        chosen = -1
-        for c, h in hazards:
-            if h > 0.0:
-                chosen = c
-                pick -= h
-                if pick <= 0.0:
-                    break
-        return chosen
+            return -1  # no channel reaches the intention threshold: no draw
+        return adoption.channel_to_adopt(model.rng, model.rng.random(), hazards, total, p.dt_years)
 
     def adopt(self, c: int) -> None:
         """Start using channel ``c``; listings on it bring export opportunities (000 e-Trade);
@@ -286,19 +286,25 @@ class SME(mesa.Agent):
     # -----------------------------------------------------------------------------------------
     def needs_support(self, day: float) -> bool:
         """Founded, aware, not exporting, not ready, no open application, not cooling down."""
+        p = self.model.p
         return (
             not self.exported
             and self.founded_day <= day
-            and self.aware
-            and self.application is None
-            and day >= self.next_apply_day
-            and not self.is_ready()
+            and support.wants_support(
+                self.aware,
+                self.application is not None,
+                day,
+                self.next_apply_day,
+                self.propensity,
+                self.penalty,
+                p.readiness_threshold,
+            )
         )
 
     def seek_support(self, t: int, chance: float) -> None:
         """With probability ``chance`` per step, apply for a programme (MODEL.md section 3,
         phase 4)."""
-        if self.model.rng.random() < chance:
+        if draws.occurs(self.model.rng, chance):
             self.submit_application(t)
 
     def choose_focus(self) -> int:
@@ -309,38 +315,22 @@ class SME(mesa.Agent):
         """
         model = self.model
         p = model.p
-        weights = [0.0] * N_FOCUS
-        total = 0.0
-        for f in range(N_FOCUS):
-            if not model.agencies_by_focus[f]:
-                continue
-            gap = 0.0
-            norm = 0.0
-            for r, share in model.programme_raises[f]:
-                gap += share * (1.0 - self.resources[r])
-                norm += share
-            if norm > 0.0:
-                gap /= norm
-            if self.penalty > 0.0 and p.prog_clears[f]:
-                gap = 1.0  # non-compliant SMEs need the R&D programme that restores compliance
-            weights[f] = rules.focus_choice_weight(p.focus_weight[f], gap, p.gap_exponent)
-            total += weights[f]
-        if total <= 0.0:
-            return -1
-        pick = model.rng.random() * total
-        chosen = -1
-        for f in range(N_FOCUS):
-            if weights[f] > 0.0:
-                chosen = f
-                pick -= weights[f]
-                if pick <= 0.0:
-                    break
-        return chosen  # the last area with weight if rounding leaves ``pick`` above zero
+        return support.choose_focus(
+            model.rng,
+            self.resources,
+            self.penalty,
+            model.raises,
+            p.prog_clears,
+            p.focus_weight,
+            p.n_agencies_by_focus,
+            p.gap_exponent,
+            [0.0] * N_FOCUS,
+        )
 
     def choose_agency(self, focus: int) -> ServiceProvider:
         """One of the agencies offering programmes of ``focus``, uniformly."""
         agencies = self.model.agencies_by_focus[focus]
-        return agencies[int(self.model.rng.random() * len(agencies))]
+        return agencies[draws.pick_index(self.model.rng, len(agencies))]
 
     def submit_application(self, t: int) -> None:
         """Pick a focus area and an agency, and submit over the preferred application channel
@@ -362,7 +352,7 @@ class SME(mesa.Agent):
             sme=self,
             agency=agency,
             focus=f,
-            offer_digital=rng.random() < agency.digital_level(t),
+            offer_digital=support.handled_digitally(rng, agency.digital_level(t)),
         )
         c = exchange.exchange_channel(
             rng,
@@ -446,20 +436,25 @@ class SME(mesa.Agent):
         growth, decay, dt_years = p.growth_rate, p.decay_rate, p.dt_years
         for r in range(N_RESOURCES):
             res[r] = rules.resource_drift(res[r], endowment[r], growth, decay, dt_years)
-        adjust = p.adjust
         external = rules.external_sourcing(
             self.network_strength, self.cocreations, p.cocreation_gain
         )
-        target = rules.coinnovation_target(
-            res[R_FIRM_SPECIFIC], res[R_TECHNOLOGY], external, p.beta_internal, p.beta_external
+        self.coinnovation, self.value, self.propensity = capabilities.follow_targets(
+            self.coinnovation,
+            self.value,
+            self.propensity,
+            res[R_MANAGERIAL],
+            res[R_FIRM_SPECIFIC],
+            res[R_TECHNOLOGY],
+            res[R_FINANCIAL],
+            res[R_MARKET],
+            external,
+            p.beta_internal,
+            p.beta_external,
+            p.beta_value,
+            p.beta_export,
+            p.adjust,
         )
-        self.coinnovation += adjust * (target - self.coinnovation)
-        target = rules.value_target(self.coinnovation, res[R_MANAGERIAL], p.beta_value)
-        self.value += adjust * (target - self.value)
-        target = rules.export_propensity_target(
-            self.value, res[R_MARKET], res[R_FINANCIAL], p.beta_export
-        )
-        self.propensity += adjust * (target - self.propensity)
 
     # -----------------------------------------------------------------------------------------
     # 8. Export entry (000 Company B and e-Trade; 004 mode split)
@@ -472,16 +467,17 @@ class SME(mesa.Agent):
         from each exporting neighbour (000 Company B), all scaled by export ``demand``.
         """
         p = self.model.p
-        programme = self.programme_rate if day < self.programme_until_day else 0.0
-        rate = rules.opportunity_rate(
+        rate = export.opportunity_rate(
+            day,
+            self.programme_rate,
+            self.programme_until_day,
             p.base_opportunity,
             self.marketplace_rate,
-            programme,
             p.referral_rate,
             self.exporting_neighbours,
             demand,
         )
-        return self.model.rng.random() < rules.step_probability(rate, p.dt_years)
+        return draws.occurs(self.model.rng, rules.step_probability(rate, p.dt_years))
 
     def record_first_export(self, t: int) -> None:
         """Mode (indirect unless well resourced, 004: 80% indirect) and markets of the first
@@ -489,12 +485,15 @@ class SME(mesa.Agent):
         model = self.model
         p = model.p
         res = self.resources
-        index = rules.resource_index(res[R_MANAGERIAL], res[R_FINANCIAL], res[R_MARKET])
-        direct = model.rng.random() < rules.direct_export_probability(
-            index, p.direct_threshold, p.direct_steepness
+        self.mode, self.markets = export.first_export(
+            model.rng,
+            res[R_MANAGERIAL],
+            res[R_FINANCIAL],
+            res[R_MARKET],
+            p.direct_threshold,
+            p.direct_steepness,
+            p.extra_markets,
         )
-        self.mode = 2 if direct else 1
-        self.markets = 1 + int(model.rng.poisson(p.extra_markets * index))
         self.export_step = t
 
     def start_exporting(self) -> None:
