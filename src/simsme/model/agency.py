@@ -27,6 +27,7 @@ from simsme.scenario.lowering import P_FOLLOW_UP
 if TYPE_CHECKING:  # pragma: no cover
     from simsme.model.model import SimsmeModel
 
+
 class ServiceProvider(mesa.Agent):
     """An agency offering support programmes of one focus area.
 

@@ -409,7 +409,9 @@ class SME(mesa.Agent):
         model = self.model
         p = model.p
         f = application.focus
-        delivery.raise_resources(self.resources, p.prog_raise[f], fit, cocreated, p.cocreation_bonus)
+        delivery.raise_resources(
+            self.resources, p.prog_raise[f], fit, cocreated, p.cocreation_bonus
+        )
         self.programme_rate, self.programme_until_day = delivery.opportunity_after(
             p.prog_opportunity[f],
             p.prog_opportunity_days[f],
@@ -502,4 +504,3 @@ class SME(mesa.Agent):
         self.exported = True
         for other in self.neighbours:
             other.exporting_neighbours += 1
-
