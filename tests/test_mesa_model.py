@@ -18,6 +18,7 @@ import simsme.model as mesa_engine
 from simsme import rules as compiled_rules
 from simsme.kernel import engine as kernel_engine
 from simsme.kernel import phases
+from simsme.mechanisms.python import as_python, python_function
 from simsme.model import (
     PHASES,
     SME,
@@ -26,12 +27,12 @@ from simsme.model import (
     SimsmeModel,
     run_blocks,
     run_replication,
-    shared_rules,
 )
+from simsme.model import mechanisms as model_mechanisms
 from simsme.model.runner import release
 from simsme.outputs import RunBlock, replication_table, sme_table
 from simsme.scenario import FOCUS_AREAS, RESOURCES, validate_scenario
-from simsme.scenario.lowering import STAGE_DELIVERY, lower
+from simsme.scenario.lowering import P_DOCUMENTS, P_NOTIFICATION, STAGE_DELIVERY, lower
 
 HUMAN_CAPITAL = FOCUS_AREAS.index("human_capital")
 MANAGERIAL = RESOURCES.index("managerial")
@@ -100,13 +101,11 @@ def test_agents_are_mesa_agents_registered_with_the_model() -> None:
 
 
 def test_python_rules_equal_the_compiled_rules() -> None:
-    """The Mesa engine runs each rule's Python definition; it must equal the compiled one."""
+    """The Mesa engine runs each rule's Python definition (the same code object numba
+    compiles); it must give the compiled rule's numbers."""
+    shared_rules = as_python(compiled_rules)
+    assert model_mechanisms.rules is shared_rules
     rng = np.random.default_rng(0)
-    assert set(shared_rules.RULE_NAMES) <= set(dir(compiled_rules))
-    for name in shared_rules.RULE_NAMES:
-        py = getattr(shared_rules, name)
-        nb = getattr(compiled_rules, name)
-        assert py is nb.py_func, name
     order = np.array([2, 0, 1], dtype=np.int64)
     needs = np.array([True, False, True])
     for _ in range(50):
@@ -141,6 +140,72 @@ def test_python_rules_equal_the_compiled_rules() -> None:
         args = (np.int64(7), np.int64(5), np.int64(0), order, needs, float(x[4]))
         assert shared_rules.choose_channel(g1, *args) == compiled_rules.choose_channel(g2, *args)
         assert g1.random() == g2.random()
+
+
+def test_python_mechanisms_make_the_compiled_mechanisms_draws() -> None:
+    """Each mechanism that draws, run by the interpreter (the Mesa engine) and compiled (the
+    kernel) from the same generator state, returns the same values and leaves the generator in
+    the same place (the inline PCG64 uniform is ``rng.random()`` in Python)."""
+    from simsme.mechanisms import exchange, export, population, process, support
+    from simsme.mechanisms.exchange import SITE_VISIT
+
+    mco = [{"type": "movement_control", "start": "2010-03-01", "end": "2010-09-01"}]
+    arrays = lower(validate_scenario(small(20, 2.0, events=mco)))
+    p = arrays
+    conv, docs = np.int64(p.conventional_mask), np.int64(p.documents_mask)
+    blocked = np.asarray(p.tl_blocked, dtype=np.int64)
+    remote = np.asarray(p.tl_remote, dtype=np.float64)
+    checked = 0
+    for seed in range(60):
+        x = np.random.default_rng(seed).random(12)
+        purpose = (P_DOCUMENTS, P_NOTIFICATION, SITE_VISIT)[seed % 3]
+        calls = [
+            (
+                exchange.exchange,
+                (
+                    purpose, x[0] * p.n_steps * p.step_days, np.int64(seed * 37 % 1024),
+                    np.int64(1023), bool(x[1] > 0.5), bool(x[2] > 0.5), x[3], 1.0 + x[4],
+                    int(p.face_to_face), p.ch_order, p.ch_needs_connectivity, p.ch_log_median,
+                    p.ch_sigma, p.ch_bureaucracy, blocked, p.tl_slow, remote, conv, docs,
+                    float(p.step_days),
+                ),
+            ),
+            (
+                process.advance,
+                (
+                    1 + seed % 6, x[0] * 300, bool(x[1] > 0.5), bool(x[2] > 0.3), x[3] * 10,
+                    x[4], x[5] * 300, True, 0.5, x[6], x[7], 0.5, 3.0, 1.5, 0.4, 28.0, 0.2,
+                    x[8], 90.0,
+                ),
+            ),
+            (
+                support.choose_focus,
+                (
+                    x[:6], x[6] * (seed % 2), np.asarray(p.prog_raise).T.copy(),
+                    np.asarray(p.prog_clears, dtype=np.float64), p.focus_weight,
+                    np.asarray(p.n_agencies_by_focus, dtype=np.int64), 2.0, np.zeros(5),
+                ),
+            ),
+            (export.first_export, (x[0], x[1], x[2], 0.6, 0.05, 3.0)),
+            (
+                population.draw_profile,
+                (
+                    bool(seed % 2), p.size_cum, p.region_cum, 10.0, p.n_steps, p.step_days,
+                    p.res_mean, p.res_conc, p.initial_channel_share, np.zeros(6),
+                ),
+            ),
+        ]  # fmt: skip
+        for mechanism, args in calls:
+            g1 = np.random.Generator(np.random.PCG64(seed))
+            g2 = np.random.Generator(np.random.PCG64(seed))
+            compiled = mechanism(g1, *args)
+            python = python_function(mechanism)(g2, *args)
+            assert np.array_equal(np.asarray(compiled, float), np.asarray(python, float)), (
+                mechanism.__name__
+            )
+            assert g1.random() == g2.random(), mechanism.__name__
+            checked += 1
+    assert checked == 300
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ import functools
 import mesa
 import numpy as np
 
-from simsme.kernel.engine import replication_rng
 from simsme.model.agency import ServiceProvider
 from simsme.model.application import STAGE_DELIVERY
 from simsme.model.mechanisms import awareness, export, population, rules
@@ -34,6 +33,7 @@ from simsme.model.sme import N_FOCUS, SME
 from simsme.outputs import RunBlock
 from simsme.scenario.lowering import P_DISSEMINATION, ScenarioArrays, lower
 from simsme.scenario.schema import Scenario
+from simsme.streams import replication_rng
 
 PHASES: tuple[str, ...] = (
     "apply_events",

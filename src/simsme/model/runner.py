@@ -21,11 +21,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 import mesa
 import numpy as np
 
-from simsme.kernel.engine import block_size_for, default_threads, replication_rng
 from simsme.model.model import SimsmeModel
 from simsme.outputs import RunBlock
 from simsme.scenario.lowering import ScenarioArrays, lower
 from simsme.scenario.schema import Scenario
+from simsme.streams import block_size_for, default_threads, replication_rng
 
 MAX_TASKS_PER_CHILD = 20
 """Replications a worker process runs before it is replaced (frees Mesa's retained models)."""
