@@ -33,6 +33,9 @@ outcome is already known, and does the rest with less overhead:
 * Export entry (phase 8): likewise, the draw is compared with a cached upper bound of the export
   probability, valid until the SME's listing channels, exporting neighbours, programme or the
   export demand change (a market-access programme's opportunity only ends, which lowers the rate).
+* Seeking support (phase 4): an SME that is unaware or has an open application is skipped before
+  its other attributes are read; :func:`simsme.mechanisms.support.wants_support` is false for it
+  anyway (it requires both), and no draw depends on it.
 * Capabilities (phase 7) are updated in contiguous loops the compiler vectorises (exporters'
   capabilities are updated too; nothing reads them again).
 * Uniform draws are computed inline (:func:`simsme.mechanisms.draws.uniform`, the same numbers

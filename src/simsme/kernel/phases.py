@@ -95,13 +95,12 @@ from simsme.mechanisms import (
     capabilities,
     events,
     export,
+    process,
     support,
 )
 from simsme.mechanisms.draws import uniform
 from simsme.scenario.lowering import (
     P_DISSEMINATION,
-    STAGE_DELIVERY,
-    STAGE_NONE,
 )
 
 
@@ -455,7 +454,7 @@ def observe(p, s, t, rng):
         horizon = p.n_steps * p.step_days
         wait, submitted = s.sf[F_WAIT_DAYS], s.sf[F_APP_SUBMITTED]
         for i in range(p.n_total):
-            if stage[i] != STAGE_NONE and stage[i] != STAGE_DELIVERY and not exported[i]:
+            if process.in_process(stage[i]) and not exported[i]:
                 wait[i] += horizon - submitted[i]
     elif p.n_total > p.n_initial:
         update_active(s, t + 1)  # entrants may be founded

@@ -150,6 +150,8 @@ def seek_support(p, s, t, rng):
     active = s.active
     for k in range(s.c[C_N_ACTIVE]):
         i = active[k]
+        if not aware[i] or stage[i] != STAGE_NONE:
+            continue  # fast path: wants_support needs both (kernel/fastpath.py)
         if not support.wants_support(
             aware[i] != 0,
             stage[i] != STAGE_NONE,

@@ -6,6 +6,7 @@ channel, a stage of an application, a programme's delivery, ...). Each is one nu
 with its source cited in its docstring, in the module of its concept:
 
 * :mod:`~simsme.mechanisms.population`: the population and network draw;
+* :mod:`~simsme.mechanisms.events`: regulation and tax shocks;
 * :mod:`~simsme.mechanisms.awareness`: programme information reaching SMEs;
 * :mod:`~simsme.mechanisms.adoption`: digital channels taken up (Technology Acceptance Model);
 * :mod:`~simsme.mechanisms.support`: readiness, the focus area and the agency an SME applies to;

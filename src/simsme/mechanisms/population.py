@@ -59,7 +59,7 @@ def draw_resource(rng, mean, concentration):
     return rng.beta(m * concentration, (1.0 - m) * concentration)
 
 
-@njit
+@njit(inline="always")
 def draw_profile(
     rng,
     incumbent,

@@ -6,7 +6,8 @@ channels it accepts for each purpose (003 Table 4), a digitalisation level that 
 (003 section 4.2), a bureaucracy (stages, committee cadence, physical documents: 003 section 4.1)
 and a DART quality (dialogue, access, risk assessment, transparency: 000_8e43523aad10feae.txt).
 Its parameters are read from the lowered scenario (:class:`~simsme.scenario.lowering.ScenarioArrays`)
-row ``index``; the rules it applies are those of :mod:`simsme.rules`.
+row ``index``; its behaviour is the mechanisms of :mod:`simsme.mechanisms` (exchange, process,
+delivery), which the numba kernel runs too.
 """
 
 from __future__ import annotations

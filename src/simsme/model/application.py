@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from simsme.model.mechanisms import process
 from simsme.scenario.lowering import (
     STAGE_ASSESSMENT,
     STAGE_COMMITTEE,
@@ -68,4 +69,4 @@ class Application:
     @property
     def in_process(self) -> bool:
         """Still with the agency (submitted, not yet notified): the SME is waiting on it."""
-        return self.stage not in (STAGE_NONE, STAGE_DELIVERY)
+        return bool(process.in_process(self.stage))

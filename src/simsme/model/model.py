@@ -7,8 +7,8 @@ kernel's phase functions (:mod:`simsme.kernel.phases`), in the same order:
     deliver_programmes, update_capabilities, enter_exports, observe
 
 Both engines read the scenario through the same lowered arrays
-(:class:`~simsme.scenario.lowering.ScenarioArrays`), apply the same rules (:mod:`simsme.rules`)
-and fill the same raw outputs (:class:`~simsme.outputs.RunBlock`); they differ only in how they
+(:class:`~simsme.scenario.lowering.ScenarioArrays`), call the same mechanisms
+(:mod:`simsme.mechanisms`) and fill the same raw outputs (:class:`~simsme.outputs.RunBlock`); they differ only in how they
 hold state (agents here, flat arrays there). SMEs act in the order of their index, as in the
 kernel; news that reaches network neighbours (became aware, adopted a channel, exported) is
 delivered after the phase that produced it, so within a phase every SME sees the same

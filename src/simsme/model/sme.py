@@ -7,8 +7,9 @@ down (003 section 4.1, Company A), ties to other SMEs (004_71dd89347508b38e.txt)
 capabilities of the co-innovation path (004 Figure 4). Its stage runs domestic -> aware -> ready ->
 exporter.
 
-The methods below are the SME's behaviour, one rule each, in the words of the model; the formulas
-are those of :mod:`simsme.rules` (shared with the numba kernel, :mod:`simsme.kernel.phases`).
+The methods below are the SME's behaviour, in the words of the model; each calls the mechanism
+that is that behaviour's one definition (:mod:`simsme.mechanisms`, run here by the interpreter,
+compiled by the numba kernel).
 
 News that reaches network neighbours (became aware, adopted a channel, exported) is counted by
 the neighbours (``aware_neighbours``, ``channel_neighbours``, ``exporting_neighbours``) and is
