@@ -358,6 +358,16 @@ def test_stale_caches_are_cleared_when_any_kernel_source_changes(tmp_path) -> No
             cache.chmod(0o700)
 
 
+def test_the_cache_guard_covers_the_mechanisms_the_kernel_inlines() -> None:
+    """The kernel inlines the mechanisms: editing one must clear the kernel's cached code."""
+    from simsme.kernel import KERNEL_SOURCES
+
+    names = {(p.parent.name, p.name) for p in KERNEL_SOURCES}
+    for module in ("adoption", "exchange", "process", "support", "draws", "population"):
+        assert ("mechanisms", f"{module}.py") in names
+    assert ("kernel", "phases.py") in names and ("kernel", "fastpath.py") in names
+
+
 def test_init_lists_the_founded_smes() -> None:
     arrays = lower(validate_scenario(small(200, 2.0, population={"entrants_per_year": 0.5})))
     assert arrays.n_total == 400
