@@ -92,6 +92,19 @@ def test_a_step_runs_the_phases_in_the_kernels_order() -> None:
         assert callable(getattr(phases, name))
 
 
+def test_importing_the_mesa_engine_does_not_import_the_kernel() -> None:
+    """Importing simsme.model neither compiles the kernel nor runs its cache guard."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, simsme.model; "
+        "print(sorted(m for m in sys.modules if m.startswith('simsme.kernel')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_agents_are_mesa_agents_registered_with_the_model() -> None:
     arrays = lower(validate_scenario(small(60, 1.0, population={"entrants_per_year": 0.1})))
     model = SimsmeModel(arrays, 5)

@@ -1,7 +1,8 @@
 """The nine phases of one step (MODEL.md section 3) as numba functions over flat arrays.
 
 Each phase function has the name of the Mesa model's method for the same phase
-(``simsme.model.model.SimsmeModel``) and applies the same rules from :mod:`simsme.rules`.
+(``simsme.model.model.SimsmeModel``) and calls the same mechanisms (:mod:`simsme.mechanisms`).
+Phases 4 to 6 are in :mod:`simsme.kernel.support_phases`.
 ``p`` is the kernel's view of the lowered scenario (:class:`~simsme.kernel.params.Params`), ``s``
 the replication's :class:`~simsme.kernel.state.State`, ``t`` the step, ``rng`` the replication's
 generator. Exporters are frozen at their first export (the end of their observation).
@@ -10,8 +11,8 @@ News that reaches network neighbours (became aware, adopted a channel, exported)
 the phase that produced it, so within a phase every SME sees the same neighbourhood whatever the
 order in which SMEs are visited. SMEs act in the order of their index.
 
-The phases are loops over the SMEs that act, calling the model's mechanisms
-(:mod:`simsme.mechanisms`, which the Mesa engine calls too); what makes them fast without
+The phases are loops over the SMEs that act, calling the model's mechanisms (which numba
+inlines); what makes them fast without
 changing a single draw (caches, probability bounds, epochs) is in :mod:`simsme.kernel.fastpath`,
 with the argument for why each is exact.
 """

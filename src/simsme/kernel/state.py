@@ -11,7 +11,7 @@ below, instead of fifty separate arrays. Rows are contiguous, so a phase binds t
 to local names (``propensity = s.sf[F_PROPENSITY]``) and indexes them by SME as before.
 
 Besides the model's state, three per-SME caches let the phases skip work whose result is known
-(see :mod:`simsme.kernel.phases`): the awareness probability (``F_AWARE_P``), a bound on the
+(see :mod:`simsme.kernel.fastpath`): the awareness probability (``F_AWARE_P``), a bound on the
 adoption probability (``F_ADOPT_PBAR``, ``I_ADOPT_CLASS``) and a bound on the export probability
 (``F_EXPORT_PBAR``). Each is valid while its stamp (``I_*_STAMP``) equals the phase's epoch
 counter in ``s.c``; a stamp of -1 marks it stale.
