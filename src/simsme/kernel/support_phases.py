@@ -105,7 +105,7 @@ from simsme.scenario.lowering import (
 def seek_support(p, s, t, rng):
     """An aware SME that is not ready applies for a programme over the best shared channel.
 
-    It picks a focus area (:func:`choose_focus`), an agency with that focus, and submits over the
+    It picks a focus area (:func:`simsme.mechanisms.support.choose_focus`), an agency with that focus, and submits over the
     preferred application channel both support; the agency handles the application digitally as
     far as it is digitalised (003 section 4.2). Without a working channel now, it tries again later.
     The submission is the Mesa model's ``SME.submit_application``.
