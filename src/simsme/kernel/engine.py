@@ -11,11 +11,9 @@ whatever the number of replications, and a run that could not fit is refused bef
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from types import SimpleNamespace
 
 import numpy as np
 from numba import njit
@@ -43,16 +41,13 @@ from simsme.kernel.state import (
     state_bytes_per_sme,
 )
 from simsme.outputs import RunBlock
+from simsme.replications import (  # noqa: F401  (re-exported: shared with the Mesa engine)
+    block_size_for,
+    default_threads,
+    output_bytes_per_sme,
+    replication_rng,
+)
 from simsme.scenario.lowering import ScenarioArrays
-
-
-def replication_rng(seed: int | np.random.SeedSequence, replication: int) -> np.random.Generator:
-    """The independent random stream of one replication."""
-    if isinstance(seed, np.random.SeedSequence):
-        ss = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, replication))
-    else:
-        ss = np.random.SeedSequence(seed, spawn_key=(replication,))
-    return np.random.Generator(np.random.PCG64(ss))
 
 
 @njit(cache=True, nogil=True)
@@ -140,24 +135,6 @@ def _run_into(block: RunBlock, row: int, arrays: ScenarioArrays, params: Params,
     )
 
 
-def default_threads() -> int:
-    """Worker threads by default: the cores available to this process."""
-    return max(
-        1,
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
-    )
-
-
-def output_bytes_per_sme() -> int:
-    """Bytes of raw output (:class:`~simsme.outputs.RunBlock`) per SME per replication."""
-    one = RunBlock.empty(SimpleNamespace(n_total=1, n_years=0, n_channels=0), np.zeros(1))
-    return sum(
-        a.nbytes
-        for name, a in vars(one).items()
-        if name not in ("replication", "year_channel_applications")
-    )
-
-
 def memory_needed(arrays: ScenarioArrays, block_size: int, threads: int) -> int:
     """Bytes a run needs: each thread's state, the shared parameters and two blocks of raw
     outputs (one being filled while the caller reads the other).
@@ -196,16 +173,6 @@ def check_memory(arrays: ScenarioArrays, block_size: int, threads: int) -> None:
             f"{available / 2**30:.1f} GiB is available: reduce population.n_smes or run with "
             "fewer threads"
         )
-
-
-def block_size_for(
-    arrays: ScenarioArrays, replications: int, threads: int, target_bytes: int = 256 * 2**20
-) -> int:
-    """Replications per block so that one block's raw outputs stay near ``target_bytes``."""
-    per_rep = arrays.n_total * output_bytes_per_sme() + 4 * arrays.n_years * arrays.n_channels
-    size = max(1, target_bytes // max(per_rep, 1))
-    size = max(size, threads)  # keep every thread busy
-    return int(min(replications, size))
 
 
 def run_blocks(
