@@ -7,15 +7,22 @@ Statistical tests use fixed seeds; each tolerance is written next to its reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import random
+import subprocess
+import sys
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
+from mesa.agent import AgentSet
+from mesa.discrete_space import Network
 
 import simsme.model as mesa_engine
 from simsme import rules as compiled_rules
+from simsme.errors import ScenarioError
 from simsme.kernel import engine as kernel_engine
 from simsme.kernel import phases
 from simsme.mechanisms.python import as_python, python_function
@@ -25,14 +32,22 @@ from simsme.model import (
     Application,
     ServiceProvider,
     SimsmeModel,
+    apply_levers,
+    lever_values,
     run_blocks,
     run_replication,
 )
 from simsme.model import mechanisms as model_mechanisms
 from simsme.model.runner import release
 from simsme.outputs import RunBlock, replication_table, sme_table
-from simsme.scenario import FOCUS_AREAS, RESOURCES, validate_scenario
-from simsme.scenario.lowering import P_DOCUMENTS, P_NOTIFICATION, STAGE_DELIVERY, lower
+from simsme.scenario import FOCUS_AREAS, RESOURCES, load_scenario, validate_scenario
+from simsme.scenario.lowering import (
+    P_DOCUMENTS,
+    P_NOTIFICATION,
+    STAGE_DELIVERY,
+    ScenarioArrays,
+    lower,
+)
 
 HUMAN_CAPITAL = FOCUS_AREAS.index("human_capital")
 MANAGERIAL = RESOURCES.index("managerial")
@@ -90,19 +105,6 @@ def test_a_step_runs_the_phases_in_the_kernels_order() -> None:
     assert len(PHASES) == 9
     for name in PHASES:
         assert callable(getattr(phases, name))
-
-
-def test_importing_the_mesa_engine_does_not_import_the_kernel() -> None:
-    """Importing simsme.model neither compiles the kernel nor runs its cache guard."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, simsme.model; "
-        "print(sorted(m for m in sys.modules if m.startswith('simsme.kernel')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 def test_agents_are_mesa_agents_registered_with_the_model() -> None:
@@ -471,6 +473,199 @@ def test_a_released_model_is_garbage_collected() -> None:
     ``release`` drops that reference so in-process loops of replications do not grow."""
     model = SimsmeModel(lower(validate_scenario(small(60, 0.5))), 1)
     model.run()
+    ref = weakref.ref(model)
+    release(model)
+    del model
+    gc.collect()
+    assert ref() is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Mesa as Mesa users know it: construction, seeds, agent sets, data collector, space
+# ---------------------------------------------------------------------------------------------
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+
+def arrays_equal(a: ScenarioArrays, b: ScenarioArrays) -> bool:
+    return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b, strict=True))
+
+
+def test_model_is_built_from_a_scenario_a_file_a_mapping_or_keyword_levers() -> None:
+    from_file = SimsmeModel(str(BASELINE), n_smes=80)
+    scenario = load_scenario(BASELINE, ["population.n_smes=80"])
+    from_scenario = SimsmeModel(scenario)
+    from_mapping = SimsmeModel(scenario.model_dump(mode="json"))
+    from_overrides = SimsmeModel(BASELINE, overrides={"population.n_smes": 80})
+    from_strings = SimsmeModel(BASELINE, overrides=["population.n_smes=80"])
+    for model in (from_scenario, from_mapping, from_overrides, from_strings):
+        assert arrays_equal(model.p, from_file.p)
+        assert model.seed == scenario.seed == 20221116 and model.replication == 0
+    assert len(from_file.smes) == from_file.p.n_total >= 80
+    assert SimsmeModel(n_smes=60).scenario.name == "baseline"  # built-in defaults
+    with pytest.raises(ScenarioError, match="n_smes"):
+        SimsmeModel(BASELINE, n_smes=-5)  # the validated field is named
+    with pytest.raises(ScenarioError, match="population.n_smez"):
+        SimsmeModel(BASELINE, overrides={"population.n_smez": 5})
+    with pytest.raises(ValueError, match="lowered arrays"):
+        SimsmeModel(from_file.p, n_smes=10)
+
+
+def test_seed_and_rng_follow_mesa_and_reproduce_the_kernel_stream() -> None:
+    """``seed`` = the scenario seed, drawn from as replication ``replication`` (the kernel's
+    stream); ``rng`` = a generator used as it is; both at once is Mesa's error."""
+    scenario = validate_scenario(small(60, 2.0))
+    by_seed = SimsmeModel(scenario, seed=8, replication=3, collect=False).run()
+    by_rng = SimsmeModel(scenario, rng=kernel_engine.replication_rng(8, 3), collect=False).run()
+    by_text = SimsmeModel(scenario, seed="8", replication=3, collect=False).run()
+    blocks = []
+    for model in (by_seed, by_rng, by_text):
+        block = RunBlock.empty(model.p, np.array([3]))
+        model.write_outputs(block, 0)
+        blocks.append(block)
+    assert_blocks_equal(blocks[0], run_replication(scenario, 8, 3))
+    assert_blocks_equal(blocks[0], blocks[1])
+    assert_blocks_equal(blocks[0], blocks[2])
+    # Mesa's stdlib generator is seeded from the stream, reproducibly
+    again = SimsmeModel(scenario, seed=8, replication=3, collect=False)
+    assert again.random.random() == by_seed.random.random()
+    assert SimsmeModel(scenario).seed == scenario.seed
+    assert (by_rng.seed, by_rng.replication) == (None, None)  # a generator says neither
+    with pytest.raises(ValueError, match="either rng or seed"):
+        SimsmeModel(scenario, seed=1, rng=np.random.default_rng(1))
+    with pytest.raises(ValueError, match="whole number"):
+        SimsmeModel(scenario, seed="abc")
+
+
+def test_agents_live_in_agent_sets_and_in_a_network_space() -> None:
+    model = SimsmeModel(small(80, 1.0, population={"network": {"mean_degree": 4.0}}), seed=2)
+    assert isinstance(model.smes, AgentSet) and isinstance(model.agencies, AgentSet)
+    assert set(model.smes) == set(model.agents_by_type[SME])
+    assert set(model.agencies) == set(model.agents_by_type[ServiceProvider])
+    assert len(model.agencies) == 5
+    assert len(model.smes.select(lambda s: s.founded_day <= 0)) == 80
+    space = model.grid
+    assert isinstance(space, Network) and len(space.all_cells) == model.p.n_total
+    for sme in model.smes:
+        assert sme.cell is space[sme.index] and list(sme.cell.agents) == [sme]
+        assert set(model.network.neighbors(sme.index)) == {n.index for n in sme.neighbours}
+    ties = sum(d["ties"] for _, _, d in model.network.edges(data=True))
+    assert ties == sum(len(s.neighbours) for s in model.smes) // 2 == round(80 * 4.0 / 2)
+
+
+def test_run_model_stops_at_the_horizon() -> None:
+    model = SimsmeModel(small(60, 1.0), seed=4)
+    model.run_model()
+    assert model.steps == model.p.n_steps == 52 and not model.running
+    before = model.census()
+    model.step()  # past the horizon: nothing happens
+    assert not model.running and model.census() == before
+
+
+def test_data_collector_records_consistent_series_every_step() -> None:
+    """One row per step plus the initial state; the four stages add up to the SMEs founded so
+    far; exporters only accumulate, by the new exporters of each step; applications by channel
+    add up to the raw outputs' counts."""
+    raw = small(120, 4.0, population={"entrants_per_year": 0.1})
+    model = SimsmeModel(raw, seed=6)
+    model.run_model()
+    df = model.datacollector.get_model_vars_dataframe()
+    p = model.p
+    assert len(df) == p.n_steps + 1
+    founded_day = np.array([s.founded_day for s in model.smes])
+    founded = np.array([(founded_day <= t * p.step_days).sum() for t in range(p.n_steps)])
+    stages = df[["Unaware", "Aware", "Ready", "Exporting"]].sum(axis=1).to_numpy()
+    assert stages[0] == 120 and np.array_equal(stages[1:], founded)
+    assert np.array_equal(stages + df["Not founded"].to_numpy(), np.full(len(df), p.n_total))
+    exporting = df["Exporting"].to_numpy()
+    assert np.all(np.diff(exporting) >= 0) and exporting[-1] > 10
+    assert np.array_equal(np.diff(exporting), df["New exporters"].to_numpy()[1:])
+    assert exporting[-1] == sum(s.exported for s in model.smes)
+    assert df["Aware"].max() > 0 and df.loc[0, "Unaware"] == 120
+    channels = df[[f"Applications via {c}" for c in model.channel_names]].to_numpy()
+    assert np.array_equal(channels.sum(axis=0), model.year_channel_applications.sum(axis=0))
+    share = df["Digital share"].dropna()
+    assert len(share) > 10 and share.between(0.0, 1.0).all()
+    open_stages = df[[c for c in df if c.startswith("Open: ")]]
+    open_agencies = df[[c for c in df if c.startswith("Open at ")]]
+    in_process = open_stages.drop(columns="Open: delivery").sum(axis=1)
+    assert np.array_equal(in_process.to_numpy(), open_agencies.sum(axis=1).to_numpy())
+    assert in_process.max() > 0
+    queues = df[[c for c in df if c.startswith("Queue at ")]]
+    assert (queues.to_numpy() <= open_agencies.to_numpy()).all()
+
+
+def test_capacity_queues_appear_when_agencies_are_slow() -> None:
+    """With a capacity of 0.05 applications a week, assessments wait in the agency's queue."""
+    raw = small(120, 3.0, agencies=agencies(capacity_per_week=0.05))
+    df = SimsmeModel(raw, seed=1).run().datacollector.get_model_vars_dataframe()
+    queues = df[[c for c in df if c.startswith("Queue at ")]].sum(axis=1)
+    assert queues.max() > 5
+
+
+def test_ttfe_so_far_feeds_the_kaplan_meier_estimate() -> None:
+    model = SimsmeModel(small(100, 3.0), seed=3)
+    durations, exported = model.ttfe_weeks()
+    assert len(durations) == 100 and not exported.any() and np.all(durations == 0.0)
+    model.run_model()
+    durations, exported = model.ttfe_weeks()
+    block = RunBlock.empty(model.p, np.array([0]))
+    model.write_outputs(block, 0)
+    regions = [r.name for r in model.scenario.population.regions]
+    table = sme_table(block, model.p, model.channel_names, regions)
+    np.testing.assert_allclose(durations, table["ttfe_weeks"].to_numpy())
+    assert np.array_equal(exported, table["exported"].to_numpy())
+
+
+def test_levers_at_the_scenario_values_change_nothing() -> None:
+    """The view's sliders start at :func:`lever_values`; applying them keeps the model."""
+    for path in sorted(BASELINE.parent.glob("*.yaml")):
+        scenario = load_scenario(path, ["population.n_smes=50"])
+        again = apply_levers(scenario, **lever_values(scenario))
+        assert lever_values(again) == lever_values(scenario), path.name
+        assert arrays_equal(lower(again), lower(scenario)), path.name
+
+
+def test_each_lever_moves_its_parameter() -> None:
+    base = load_scenario(BASELINE, ["population.n_smes=50"])
+    p = lower(base)
+    committee = lower(apply_levers(base, committee_interval_weeks=12))
+    assert np.all(committee.ag_committee_days == 12 * 7) and np.all(p.ag_committee_days == 28)
+    paperless = lower(apply_levers(base, physical_documents=False))
+    assert not paperless.ag_physical.any() and p.ag_physical.all()
+    mco = apply_levers(base, movement_control=True)
+    assert [e.type for e in mco.events] == ["movement_control"]
+    assert lower(mco).tl_blocked.any() and not p.tl_blocked.any()
+    assert apply_levers(mco, movement_control=False).events == []
+    early = apply_levers(base, digitalisation_level=0.6, digitalisation_start=2012)
+    plan = early.events[-1]
+    assert (plan.type, plan.level, plan.start.isoformat()) == (
+        "agency_digitalisation",
+        0.6,
+        "2012-01-01",
+    )
+    assert lever_values(early)["digitalisation_start"] == dt.date(2012, 1, 1)
+    assert apply_levers(base, digitalisation_start=2012.0).events[-1].start.year == 2012
+    with pytest.raises(ScenarioError, match="digitalisation_start"):
+        apply_levers(base, digitalisation_start="next spring")
+    with pytest.raises(ScenarioError, match="unknown lever"):
+        apply_levers(base, committee_weeks=3)
+
+
+def test_importing_the_mesa_engine_does_not_import_the_kernel() -> None:
+    """``import simsme.model`` must not import (and so compile or purge caches of) the kernel."""
+    code = (
+        "import sys, simsme.model; "
+        "bad = sorted(m for m in sys.modules if m.startswith('simsme.kernel')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_released_model_with_its_space_is_garbage_collected() -> None:
+    model = SimsmeModel(small(60, 0.5), seed=1)
+    model.run_model()
+    assert len(model.grid.all_cells) == 60
     ref = weakref.ref(model)
     release(model)
     del model

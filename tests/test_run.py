@@ -60,12 +60,16 @@ def test_cli_run_writes_the_results_folder(tmp_path, capsys):
     assert code == 0
     assert "median_ttfe_weeks" in printed and str(out) in printed
     assert sorted(p.name for p in out.iterdir()) == [
+        ".simsme.json",  # the marker: simsme's record of what it wrote
+        ".simsme.lock",
         "channel_mix.parquet",
         "manifest.json",
         "replications.parquet",
         "smes.parquet",
         "summary.json",
     ]
+    marker = json.loads((out / ".simsme.json").read_text())
+    assert marker["kind"] == "run" and "smes.parquet" in marker["owned"]
     smes = pd.read_parquet(out / "smes.parquet")
     assert SME_COLUMNS <= set(smes.columns)
     assert len(smes) == 5 * (120 + 72)  # 120 incumbents and 10% a year of entrants for 6 years
@@ -212,7 +216,7 @@ def test_replacing_a_run_leaves_none_of_its_tables(tmp_path):
     result = run_scenario(tiny(seed=7), out=out, with_smes=False, force_new=True)
     assert result.manifest["seed"] == 7
     assert not (out / "smes.parquet").exists()  # the old run's per-SME table is gone
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".simsme")) == [
         "channel_mix.parquet",
         "manifest.json",
         "replications.parquet",
@@ -238,7 +242,7 @@ def test_results_of_other_output_definitions_are_not_reused(tmp_path, capsys):
     out = tmp_path / "r"
     run_scenario(tiny(), out=out)
     manifest = json.loads((out / "manifest.json").read_text())
-    manifest["run_key"] = manifest["run_key"].rsplit(":", 1)[0] + ":outputs1"
+    manifest["key"]["outputs"] = 1
     manifest["output_version"] = 1
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(SimsmeError, match="another version of simsme"):
@@ -253,9 +257,10 @@ def test_damaged_state_files_are_clear_errors(tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["run", str(scenario), "--out", str(out), "-q"]) == 0
     (out / "manifest.json").write_text("{ not json")
-    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 2
+    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "manifest.json: damaged" in err and "--force-new" in err
+    assert "Traceback" not in err
     assert main(["run", str(scenario), "--out", str(out), "-q", "--force-new"]) == 0
 
 

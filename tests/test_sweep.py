@@ -19,17 +19,14 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from simsme.analysis.results import load_sweep as read_sweep
 from simsme.cli import main
 from simsme.errors import ScenarioError, SimsmeError
 from simsme.experiments.run import run_scenario
-from simsme.experiments.sweep import (
-    plan_sweep,
-    read_sweep,
-    run_sweep,
-)
+from simsme.experiments.sweep import plan_sweep, run_sweep
 from simsme.experiments.sweep_spec import expand_path, load_sweep
 from simsme.outputs import replication_table
-from simsme.results.store import CHUNKS_DIR, PROGRESS_FILE
+from simsme.results.folder import CHUNKS_DIR, PROGRESS_FILE
 from simsme.scenario.lowering import lower
 from simsme.scenario.schema import Scenario
 
@@ -310,6 +307,7 @@ def test_changed_sweep_file_is_refused_unless_force_new(tmp_path, capsys):
     from simsme.experiments.sweep_exec import run_chunk
 
     plan._commit(run_chunk(plan.sweep.base_data, first))  # one chunk done, then "interrupted"
+    plan.close()  # (an interrupted process releases the folder's lock)
     write(tmp_path, "s.yaml", GRID.replace("replications: 3", "replications: 2"))
     code = main(["sweep", str(sweep), "--out", str(out), "-q"])
     err = flat(capsys.readouterr().err)
@@ -331,7 +329,7 @@ def test_changed_sweep_file_is_refused_unless_force_new(tmp_path, capsys):
     assert sorted(summary["replication"].unique()) == [0, 1]
     # Finished: the same command does nothing; a different sweep is refused.
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0
-    assert "already complete" in flat(capsys.readouterr().out)
+    assert "reusing finished results: same sweep, seed and code" in flat(capsys.readouterr().err)
     write(tmp_path, "s.yaml", GRID)
     assert main(["sweep", str(sweep), "--out", str(out), "-q"]) == 2
     assert "already holds a finished sweep" in flat(capsys.readouterr().err)
@@ -606,8 +604,10 @@ def test_sweep_of_a_run_folder_is_refused(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "manifest.json").write_text(json.dumps({"status": "complete", "run_key": "x"}))
-    with pytest.raises(SimsmeError, match="simsme run"):
+    # a manifest simsme did not mark as its own: a foreign folder, left alone
+    with pytest.raises(SimsmeError, match="holds files simsme did not write"):
         plan_sweep(sweep, out)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
 
 
 def test_chunks_group_only_quick_points_and_depend_on_the_sweep_only():

@@ -6,11 +6,14 @@ A *run* folder holds ``replications.parquet`` (and usually ``smes.parquet``, ``c
 varied parameter, named by its dotted path), ``summary.parquet`` (``point``, ``replication`` and the
 columns of the replications table), ``manifest.json`` (``"kind": "sweep"``, ``"design"``,
 ``"parameters"``) and optionally ``sensitivity.parquet``.
+
+Folders are read only when finished and not being written (:mod:`simsme.results.folder`): a folder
+whose writer still holds its lock, or without its manifest, is refused with a message; a damaged
+manifest is :class:`simsme.results.folder.DamagedFolder` (exit 1).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from simsme.errors import SimsmeError
+from simsme.results.folder import check_not_being_written, read_state
 from simsme.scenario.lowering import DAYS_PER_YEAR
 
 WEEKS_PER_YEAR = DAYS_PER_YEAR / 7.0
@@ -35,7 +39,11 @@ def folder_kind(folder: str | Path) -> FolderKind:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise SimsmeError(f"{folder}: no such results folder")
+        raise SimsmeError(
+            f"{folder}: no such results folder (no manifest.json of `simsme run` or "
+            "`simsme sweep` there)"
+        )
+    check_not_being_written(folder)
     manifest = _read_json(folder / "manifest.json")
     if not manifest:
         if (folder / ".chunks").is_dir():
@@ -55,15 +63,8 @@ def folder_kind(folder: str | Path) -> FolderKind:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise SimsmeError(f"{path}: not valid JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise SimsmeError(f"{path}: expected a JSON object, found {type(data).__name__}")
-    return data
+    """A JSON object file (``{}`` when missing); a damaged one is one clear message."""
+    return read_state(path) or {}
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -154,10 +155,24 @@ class RunResults:
 
 @dataclass
 class SweepResults:
-    """The results folder of a sweep, read lazily."""
+    """The results folder of a sweep, read lazily (:func:`load_sweep` opens one).
+
+    The tables may also be given (``loaded_*``), e.g. for a sweep assembled in memory.
+    """
 
     folder: Path
     manifest: dict[str, Any] = field(default_factory=dict)
+    loaded_points: pd.DataFrame | None = None
+    loaded_summary: pd.DataFrame | None = None
+    loaded_design_matrix: pd.DataFrame | None = None
+
+    @cached_property
+    def design_matrix(self) -> pd.DataFrame | None:
+        """SALib's sample matrix (``design.parquet``) of a sampled design; ``None`` otherwise."""
+        if self.loaded_design_matrix is not None:
+            return self.loaded_design_matrix
+        path = self.folder / "design.parquet"
+        return _read_parquet(path) if path.exists() else None
 
     @property
     def label(self) -> str:
@@ -192,6 +207,8 @@ class SweepResults:
 
     @cached_property
     def points(self) -> pd.DataFrame:
+        if self.loaded_points is not None:
+            return self.loaded_points
         points = _read_parquet(self.folder / "points.parquet")
         missing = {"point", "status"} - set(points.columns)
         if missing:
@@ -208,6 +225,8 @@ class SweepResults:
         censoring-aware ``km_median_ttfe_weeks`` (Kaplan-Meier median of each replication) is
         added; ``median_ttfe_weeks`` is the median over exporters only.
         """
+        if self.loaded_summary is not None:
+            return self.loaded_summary
         summary = _read_parquet(self.folder / "summary.parquet")
         if "point" not in summary.columns:
             raise SimsmeError(f"{self.folder / 'summary.parquet'}: missing column 'point'")

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +31,7 @@ import pandas as pd
 from simsme.calibration.statistics import replication_statistics
 from simsme.calibration.targets import Target, TargetSet, Variant, load_targets
 from simsme.errors import SimsmeError
-from simsme.results.store import write_json_atomic
+from simsme.results.folder import write_csv_atomic, write_json_atomic
 from simsme.results.summary import BEYOND_HORIZON, bounds_of, mean_ci
 from simsme.scenario.loading import apply_overrides, load_scenario, validate_scenario
 from simsme.scenario.lowering import lower
@@ -294,14 +292,7 @@ def write_report(report: CheckReport, path: str | Path, scenario: Scenario) -> P
     from simsme.scenario.loading import scenario_hash
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        report.table.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_csv_atomic(report.table, path)
     write_json_atomic(
         {
             "scenario": report.scenario,

@@ -219,7 +219,7 @@ def calibrate(
 
 def write_fit(fit: FitResult, path: str | Path) -> Path:
     """Write the fitted values as YAML (``--set`` paths), with the fitting history."""
-    from simsme.results.store import write_json_atomic
+    from simsme.results.folder import write_json_atomic, write_text_atomic
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,9 +228,7 @@ def write_fit(fit: FitResult, path: str | Path) -> Path:
         f"# converged: {fit.converged} after {fit.rounds} rounds\n"
         + yaml.safe_dump({k: round(v, 6) for k, v in fit.values.items()}, sort_keys=False)
     )
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_text_atomic(text, path)
     write_json_atomic(
         {
             "converged": fit.converged,

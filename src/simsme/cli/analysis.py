@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from simsme.cli.app import app
+from simsme.cli.choices import Cluster, Figure, Grouping, ImageFormat
 from simsme.cli.common import console
 from simsme.errors import SimsmeError
 
@@ -27,14 +28,17 @@ def plot(
     out: Annotated[
         Path | None, typer.Option(help="Folder for the figures (default RESULTS/figures).")
     ] = None,
-    format_: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "png",
+    format_: Annotated[
+        ImageFormat, typer.Option("--format", "-f", help=FORMAT_HELP)
+    ] = ImageFormat.png,
     by: Annotated[
-        str,
+        Grouping,
         typer.Option(
+            metavar="<grouping>",
             help="Group SMEs by size_class, region, channel_mix or agency_digitalisation "
-            "(run folders)."
+            "(run folders).",
         ),
-    ] = "size_class",
+    ] = Grouping.size_class,
     output: Annotated[
         str | None,
         typer.Option(
@@ -42,8 +46,13 @@ def plot(
         ),
     ] = None,
     only: Annotated[
-        list[str] | None,
-        typer.Option(help="Draw only this figure, e.g. survival_by_size_class (repeatable)."),
+        list[Figure] | None,
+        typer.Option(
+            metavar="<figure>",
+            help="Draw only this figure (repeatable). Run folders: survival, survival_by_<by>, "
+            "ttfe_by_<by>, share_exported, channel_mix, uptake_by_focus; sweep folders: "
+            "sweep_response, sweep_heatmap, sensitivity.",
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
 ) -> None:
@@ -80,7 +89,9 @@ def compare(
         Path,
         typer.Option(help="Folder for the overlaid survival curves (default: this folder)."),
     ] = Path("."),
-    format_: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "png",
+    format_: Annotated[
+        ImageFormat, typer.Option("--format", "-f", help=FORMAT_HELP)
+    ] = ImageFormat.png,
     level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     resamples: Annotated[
         int,
@@ -88,12 +99,12 @@ def compare(
     ] = 999,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.", min=0)] = 0,
     cluster: Annotated[
-        str,
+        Cluster,
         typer.Option(
             help="Resample/cluster by 'replication' or 'sme'; 'auto': by replication when both "
             "runs have 10 or more."
         ),
-    ] = "auto",
+    ] = Cluster.auto,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the comparison as JSON here.")
     ] = None,

@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
-import typer
+from typing import Any
 
-app = typer.Typer(
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+
+class _FlagsWithoutType:
+    """Flags (``--quiet``, ``--smes/--no-smes``, ``--help``) take no value, so ``--help`` shows
+    no value type for them (typer would show ``<bool>``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class SimsmeCommand(_FlagsWithoutType, TyperCommand):
+    """Every ``simsme`` command."""
+
+
+class SimsmeGroup(_FlagsWithoutType, TyperGroup):
+    """The ``simsme`` command group."""
+
+
+class SimsmeTyper(typer.Typer):
+    """A Typer whose commands are :class:`SimsmeCommand` unless told otherwise."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or SimsmeCommand, **kwargs)
+
+
+app = SimsmeTyper(
+    cls=SimsmeGroup,
     name="simsme",
     help=(
         "Agent-based simulation of SME-agency ecosystems: how digital and conventional "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,9 +14,9 @@ from rich.table import Table
 from simsme.cli.app import app
 from simsme.cli.common import console, err_console, fmt, progress_bar
 from simsme.errors import SimsmeError
-from simsme.results.store import check_output_file
-from simsme.scenario import load_scenario
-from simsme.scenario.schema import Scenario
+
+if TYPE_CHECKING:  # imported inside the commands, so that `simsme --help` stays fast
+    from simsme.scenario.schema import Scenario
 
 DEFAULT_SCENARIO = Path("scenarios") / "baseline.yaml"
 
@@ -49,6 +49,9 @@ ThreadsOption = Annotated[
 
 def _resolve(scenario: Path | None, set_: list[str] | None) -> tuple[Scenario, Path | None]:
     """The checked scenario and the folder where its case scenarios are looked up."""
+    from simsme.scenario import load_scenario
+    from simsme.scenario.schema import Scenario
+
     overrides = list(set_ or [])
     if scenario is None and DEFAULT_SCENARIO.is_file():
         scenario = DEFAULT_SCENARIO
@@ -147,6 +150,7 @@ def check_model_command(
         write_report,
     )
     from simsme.calibration.targets import load_targets
+    from simsme.results.store import check_output_file
 
     resolved, case_dir = _resolve(scenario, set_)
     if cases is not None:
@@ -157,7 +161,9 @@ def check_model_command(
     if cases is not None:
         _require_case_files(target_set, cases)
     suffix = "-quick" if quick else ""
-    path = check_output_file(out or Path("results") / f"check-{resolved.name}{suffix}.csv", "--out")
+    path = check_output_file(  # the report, and its context as JSON next to it
+        out or Path("results") / f"check-{resolved.name}{suffix}.csv", "--out", (".json",)
+    )
     n = replications or (target_set.replications.quick if quick else target_set.replications.full)
     total = n * len(needed_variants(target_set))
     start = time.perf_counter()
@@ -242,6 +248,7 @@ def calibrate_command(
     """
     from simsme.calibration.fit import calibrate, write_fit
     from simsme.calibration.targets import load_targets
+    from simsme.results.store import check_output_file
 
     resolved, case_dir = _resolve(scenario, set_)
     if cases is not None:
@@ -251,7 +258,7 @@ def calibrate_command(
     target_set = load_targets(targets)
     if cases is not None:
         _require_case_files(target_set, cases)
-    check_output_file(out, "--out")
+    check_output_file(out, "--out", (".json",))  # the values, and the fitting history as JSON
 
     def log(message: str) -> None:
         err_console.print(message, highlight=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,10 +10,12 @@ import typer
 from rich.markup import escape
 
 from simsme.cli.app import app
+from simsme.cli.choices import Engine, SchemaKind
 from simsme.cli.common import console, err_console, progress_bar, summary_notes, summary_table
 from simsme.errors import SimsmeError
-from simsme.scenario import load_scenario, scenario_warnings
-from simsme.scenario.loading import apply_overrides
+
+# The scenario machinery (pydantic models), the engines and the results store are imported
+# inside the commands, so that `simsme --help` stays fast (tests/test_conventions.py).
 
 INTERRUPTED = 130  # the shell's code for Ctrl-C
 HEADLINE_SHOWN = (
@@ -41,8 +42,8 @@ def run(
         typer.Option(help="Results folder (default results/<name>-<hash>/)."),
     ] = None,
     engine: Annotated[
-        str, typer.Option(help="kernel (fast, default) or mesa (reference, agent by agent).")
-    ] = "kernel",
+        Engine, typer.Option(help="kernel (fast, default) or mesa (reference, agent by agent).")
+    ] = Engine.kernel,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a field: --set population.n_smes=500 (repeatable)."),
@@ -62,6 +63,7 @@ def run(
 ) -> None:
     """Run a scenario and write its results folder (smes, replications, summary, manifest)."""
     from simsme.experiments.run import preflight, run_scenario
+    from simsme.scenario import apply_overrides, load_scenario, scenario_warnings
 
     overrides: list[str | tuple[str, object]] = list(set_ or [])
     resolved = load_scenario(scenario, overrides)
@@ -94,6 +96,12 @@ def run(
             "interrupted: finished replications are kept; run the same command again to resume"
         )
         raise typer.Exit(INTERRUPTED) from None
+    if result.reused:
+        err_console.print(
+            f"reusing finished results: same scenario, seed and code ({escape(str(result.folder))}); "
+            "--force-new runs again",
+            highlight=False,
+        )
     if quiet:
         return
     shown = {k: v for k, v in result.summary.items() if k in HEADLINE_SHOWN}
@@ -105,7 +113,7 @@ def run(
     console.print(summary_table(shown, title))
     for note in summary_notes(shown):
         console.print(note, highlight=False)
-    console.print(f"results: {result.folder}  ({time.perf_counter() - start:.1f} s)")
+    console.print(f"results: {escape(str(result.folder))}  ({time.perf_counter() - start:.1f} s)")
 
 
 @app.command()
@@ -113,6 +121,8 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario YAML files to check.")],
 ) -> None:
     """Check scenario files; print every problem (field, value, expected) and exit 2 if any."""
+    from simsme.scenario import load_scenario, scenario_warnings
+
     problems = []
     for file in files:
         try:
@@ -123,7 +133,7 @@ def validate(
         for warning in scenario_warnings(scenario, str(file)):
             err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         console.print(
-            f"{file}: ok ({scenario.name}: {scenario.population.n_smes:,} SMEs, "
+            f"{escape(str(file))}: ok ({scenario.name}: {scenario.population.n_smes:,} SMEs, "
             f"{len(scenario.agencies)} agencies, {len(scenario.events)} events, "
             f"{scenario.time.horizon_years:g} years)"
         )
@@ -133,16 +143,23 @@ def validate(
 
 @app.command()
 def schema(
+    kind: Annotated[
+        SchemaKind, typer.Argument(help="Which files: scenario files or sweep files.")
+    ] = SchemaKind.scenario,
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
-    """Print the JSON Schema of scenario files (for editor completion and checking)."""
-    from simsme.scenario.schema import Scenario
+    """Print the JSON Schema of scenario (or sweep) files, for editor completion and checking.
 
-    text = json.dumps(Scenario.model_json_schema(), indent=2)
+    The package ships both (simsme/data/*.schema.json); scenario files point at them from a
+    first line '# yaml-language-server: $schema=...'.
+    """
+    from simsme.schemas import schema_text
+
+    text = schema_text(kind)
     if out is None:
-        print(text)
+        print(text, end="")
     else:
         from simsme.results.store import check_output_file, write_text_atomic
 
-        write_text_atomic(text + "\n", check_output_file(out, "--out"))
+        write_text_atomic(text, check_output_file(out, "--out"))
         console.print(f"wrote {out}")

@@ -6,15 +6,18 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
+from rich.markup import escape
 from rich.progress import ProgressColumn, Task
 from rich.table import Table
 from rich.text import Text
 
 from simsme.cli.app import app
+from simsme.cli.choices import Executor
 from simsme.cli.common import console, err_console, fmt, progress_bar
-from simsme.results.summary import replication_mean
+
+# numpy, pandas and the sweep machinery are imported inside the commands, so that `simsme --help`
+# stays fast (tests/test_conventions.py).
 
 SHOWN_OUTPUTS = ("restricted_mean_ttfe_weeks", "km_median_ttfe_weeks", "share_exported")
 
@@ -39,8 +42,8 @@ def sweep(
         typer.Option(help="Results folder (default results/sweeps/<name>-<hash>/)."),
     ] = None,
     executor: Annotated[
-        str, typer.Option(help="local (threads on this machine) or dask (a dask cluster).")
-    ] = "local",
+        Executor, typer.Option(help="local (threads on this machine) or dask (a dask cluster).")
+    ] = Executor.local,
     scheduler: Annotated[
         str | None,
         typer.Option(
@@ -99,8 +102,12 @@ def sweep(
         force_new=force_new,
     )
     if plan.complete is not None:
+        err_console.print(
+            f"reusing finished results: same sweep, seed and code ({plan.folder}); "
+            "nothing to run (--force-new runs it again)",
+            highlight=False,
+        )
         if not quiet:
-            console.print(f"{plan.folder}: already complete, nothing to do")
             _show_result(plan.complete.manifest, plan.complete.summary, plan.folder, start)
         return
     done = plan.done_points
@@ -108,7 +115,9 @@ def sweep(
     if done:
         label += f", {done} points already done"
         if not quiet:
-            console.print(f"resuming {plan.folder}: {done} of {len(plan.my_points)} points done")
+            console.print(
+                f"resuming {escape(str(plan.folder))}: {done} of {len(plan.my_points)} points done"
+            )
     try:
         with progress_bar(plan.pending_points, label, not quiet, RateColumn()) as advance:
             result = plan.run(progress=advance)
@@ -145,6 +154,10 @@ def _show_design(resolved) -> None:  # noqa: ANN001
 
 
 def _show_result(manifest: dict, summary, folder: Path, start: float) -> None:  # noqa: ANN001
+    import numpy as np
+
+    from simsme.results.summary import replication_mean
+
     m = manifest
     title = (
         f"{m['sweep_name']}: {m['points_in_folder']} points x {m['replications']} replications "
@@ -177,7 +190,7 @@ def _show_result(manifest: dict, summary, folder: Path, start: float) -> None:  
         )
     else:
         console.print(f"all {m['points_in_folder']} points ok")
-    console.print(f"results: {folder}  ({time.perf_counter() - start:.1f} s)")
+    console.print(f"results: {escape(str(folder))}  ({time.perf_counter() - start:.1f} s)")
 
 
 @app.command()

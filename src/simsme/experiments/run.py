@@ -8,8 +8,11 @@
 * ``summary.json``: headline figures with 95% confidence intervals across replications;
 * ``manifest.json``: resolved scenario, seed, engine, versions, times and the scenario hash.
 
-Work is committed in chunks of replications (:class:`simsme.results.store.ChunkStore`), so an
+Work is committed in chunks of replications (:class:`simsme.results.chunks.ChunkStore`), so an
 interrupted run started again with the same command finishes the remaining replications only.
+The folder's rules (marker, lock, key with the code fingerprint) are those of
+:mod:`simsme.results.folder`; a finished folder is reused only when its key (scenario, seed,
+replications, engine, output definitions and code) equals this run's.
 """
 
 from __future__ import annotations
@@ -30,13 +33,9 @@ import pandas as pd
 from simsme import __version__
 from simsme.errors import SimsmeError
 from simsme.outputs import OUTPUT_VERSION, RunBlock, channel_mix_table, replication_table, sme_table
-from simsme.results.store import (
-    ChunkStore,
-    clear_results,
-    prepare_folder,
-    read_json,
-    write_json_atomic,
-)
+from simsme.results.chunks import ChunkStore
+from simsme.results.fingerprint import code_fingerprint, git_commit, key_differences, key_digest
+from simsme.results.folder import CHUNKS_DIR, ResultsFolder, read_state
 from simsme.results.summary import summarise
 from simsme.scenario.loading import scenario_hash
 from simsme.scenario.lowering import ScenarioArrays, lower
@@ -56,17 +55,27 @@ class RunResult:
     summary: dict[str, dict[str, Any]]
     manifest: dict[str, Any]
     replications: pd.DataFrame
+    reused: bool = False
+    """True when the folder already held these results (same scenario, seed and code)."""
 
 
-def run_key(scenario: Scenario, engine: str) -> str:
-    """Identity of a run's inputs: the resolved scenario (seed and replications included), the
-    engine and the version of the output definitions (:data:`simsme.outputs.OUTPUT_VERSION`).
-    The default results folder is named after the scenario hash."""
-    return scenario_hash(scenario) + f":{engine}:outputs{OUTPUT_VERSION}"
+def run_key(scenario: Scenario, engine: str) -> dict[str, Any]:
+    """Identity of a run: the resolved scenario (seed and replications included), the engine,
+    the version of the output definitions (:data:`simsme.outputs.OUTPUT_VERSION`) and the code
+    (:func:`simsme.results.fingerprint.code_fingerprint`)."""
+    return {
+        "kind": "run",
+        "scenario": scenario_hash(scenario),
+        "engine": engine,
+        "outputs": OUTPUT_VERSION,
+        "code": code_fingerprint(),
+    }
 
 
 def default_folder(scenario: Scenario, engine: str, root: str | Path = "results") -> Path:
-    short = scenario_hash(scenario)[:8]
+    """``<root>/<name>-<hash8>[-<engine>]``, the hash being that of the run's key: another
+    scenario, seed or code gets another folder."""
+    short = key_digest(run_key(scenario, engine))[:8]
     suffix = "" if engine == "kernel" else f"-{engine}"
     return Path(root) / f"{scenario.name}-{short}{suffix}"
 
@@ -181,20 +190,52 @@ def run_scenario(
     engine: ``"kernel"`` (fast, default) or ``"mesa"`` (reference, agent by agent).
     threads: worker threads (kernel) or processes (Mesa); default all cores.
     with_smes: also write the per-SME table (large for many replications).
-    force_new: discard an unfinished run in ``out`` made from different inputs.
+    force_new: replace results of other inputs or code in ``out`` (only files simsme wrote).
     progress: called with the number of replications just finished.
     source: where the scenario came from (recorded in the manifest).
     """
     folder = Path(out) if out is not None else default_folder(scenario, engine)
     arrays, threads = preflight(scenario, engine, threads)
-    prepare_folder(folder)
     key = run_key(scenario, engine)
     tables = ["replications", "channel_mix"] + (["smes"] if with_smes else [])
-    finished = _finished_run(folder, key, tables, force_new)
-    if finished is not None:
-        return finished
+    with ResultsFolder.open(folder, "run") as results:
+        finished = _finished_run(results, key, tables, force_new)
+        if finished is not None:
+            return finished
+        return _run_into(
+            results,
+            scenario,
+            arrays,
+            engine,
+            threads,
+            key,
+            tables,
+            with_smes,
+            force_new,
+            progress,
+            source,
+        )
+
+
+def _run_into(
+    results: ResultsFolder,
+    scenario: Scenario,
+    arrays: ScenarioArrays,
+    engine: str,
+    threads: int,
+    key: dict[str, Any],
+    tables: list[str],
+    with_smes: bool,
+    force_new: bool,
+    progress: Callable[[int], None] | None,
+    source: str | None,
+) -> RunResult:
+    folder = results.path
     started = dt.datetime.now(dt.UTC)
-    store = ChunkStore(folder, key, force_new=force_new)
+    # the unfinished chunks are checked (same key) before the old results are cleared
+    store = ChunkStore(results, key, force_new=force_new, what="an unfinished run")
+    results.clear(keep=(CHUNKS_DIR,))
+    results.set_kind("run")
     n = scenario.replications
     done = _committed_ranges(store, tables, n)
     already = sum(stop - first for first, stop in done.values())
@@ -214,9 +255,10 @@ def run_scenario(
         store.assemble(name)
     replications = pd.read_parquet(folder / "replications.parquet")
     summary = summarise(replications)
-    write_json_atomic(summary, folder / "summary.json")
+    results.write_json("summary.json", summary)
     manifest = {
         "status": "complete",
+        "kind": "run",
         "scenario_name": scenario.name,
         "source": source,
         "engine": engine,
@@ -225,8 +267,10 @@ def run_scenario(
         "n_smes": int(arrays.n_total),
         "n_steps": int(arrays.n_steps),
         "scenario_hash": scenario_hash(scenario),
-        "run_key": key,
+        "key": key,
         "output_version": OUTPUT_VERSION,
+        "code": key["code"],
+        "git": git_commit(),
         "tables": [f"{name}.parquet" for name in tables],
         "resumed_replications": already,
         "threads": threads,
@@ -237,49 +281,53 @@ def run_scenario(
         "platform": platform.platform(),
         "scenario": scenario.model_dump(mode="json"),
     }
-    write_json_atomic(manifest, folder / "manifest.json")
+    results.write_json("manifest.json", manifest)
     store.discard()
     return RunResult(folder=folder, summary=summary, manifest=manifest, replications=replications)
 
 
-def _finished_run(folder: Path, key: str, tables: list[str], force_new: bool) -> RunResult | None:
-    """A complete earlier run of the same inputs in ``folder`` (nothing to do), or ``None``.
+def _finished_run(
+    results: ResultsFolder, key: dict[str, Any], tables: list[str], force_new: bool
+) -> RunResult | None:
+    """A complete earlier run with the same key in the folder (nothing to do), or ``None``.
 
-    A folder holding complete results of *different* inputs is refused unless ``force_new``.
-    Otherwise every output of the earlier run is removed, manifest first, before any table is
-    replaced: the folder never looks complete while it holds a mix of two runs, and no table of
-    the old run (say ``smes.parquet`` when the new run has ``--no-smes``) is left behind.
+    A folder holding complete results of another key (other inputs or other code) is refused,
+    saying why, unless ``force_new``. Otherwise every output of the earlier run is removed,
+    manifest first, before any table is replaced: the folder never looks complete while it
+    holds a mix of two runs, and no table of the old run (say ``smes.parquet`` when the new run
+    has ``--no-smes``) is left behind (by :func:`_run_into`, once the unfinished chunks, if any,
+    are known to be this run's).
     """
-    manifest_path = folder / "manifest.json"
-    if manifest_path.exists() and not force_new:
-        manifest = read_json(manifest_path)
-        same_inputs = manifest.get("run_key") == key
-        has_tables = {f"{name}.parquet" for name in tables} <= set(manifest.get("tables", []))
-        complete = manifest.get("status") == "complete"
-        if same_inputs and complete and has_tables and not force_new:
-            replications = pd.read_parquet(folder / "replications.parquet")
-            summary = read_json(folder / "summary.json")
-            return RunResult(folder, summary, manifest, replications)
-        if manifest.get("kind") == "sweep" and not force_new:
+    folder = results.path
+    manifest = None if force_new else results.manifest()
+    if manifest is not None:
+        if manifest.get("kind") == "sweep":
             raise SimsmeError(
                 f"{folder}: holds the results of a sweep; choose another --out or pass "
                 "--force-new to replace them"
             )
-        same_scenario = str(manifest.get("run_key", "")).split(":")[:2] == key.split(":")[:2]
-        if same_scenario and not same_inputs and not force_new:
-            raise SimsmeError(
-                f"{folder}: holds results of this scenario written by another version of simsme "
-                f"(output definitions {manifest.get('output_version', 1)}, now "
-                f"{OUTPUT_VERSION}); pass --force-new to replace them, or choose another --out"
-            )
-        if not same_inputs and not force_new:
+        same = manifest.get("key") == key
+        has_tables = {f"{name}.parquet" for name in tables} <= set(manifest.get("tables") or [])
+        if same and manifest.get("status") == "complete" and has_tables:
+            summary = read_state(folder / "summary.json")
+            try:
+                replications = pd.read_parquet(folder / "replications.parquet")
+            except Exception as err:
+                raise SimsmeError(
+                    f"{folder / 'replications.parquet'}: damaged ({err}); pass --force-new to "
+                    "run again"
+                ) from None
+            if summary is None:
+                raise SimsmeError(f"{folder}: summary.json is missing; pass --force-new")
+            return RunResult(folder, summary, manifest, replications, reused=True)
+        if not same:
+            reasons = "; ".join(key_differences(manifest.get("key"), key))
             raise SimsmeError(
                 f"{folder}: already holds the results of a different run "
                 f"({manifest.get('scenario_name', '?')}, hash "
-                f"{str(manifest.get('scenario_hash'))[:8]}); "
+                f"{str(manifest.get('scenario_hash'))[:8]}): {reasons}; "
                 "choose another --out or pass --force-new to replace them"
             )
-    clear_results(folder)
     return None
 
 
@@ -289,8 +337,10 @@ def _committed_ranges(store: ChunkStore, tables: list[str], n: int) -> dict[str,
     ranges = {}
     for chunk_id in store.chunk_ids():
         info = store.done[chunk_id]
-        if set(tables) <= set(info["tables"]) and 0 <= info["first"] < info["stop"] <= n:
-            ranges[chunk_id] = (int(info["first"]), int(info["stop"]))
+        first, stop = info.get("first"), info.get("stop")
+        valid = isinstance(first, int) and isinstance(stop, int) and 0 <= first < stop <= n
+        if set(tables) <= set(info["tables"]) and valid:
+            ranges[chunk_id] = (first, stop)
         else:
             store.forget(chunk_id)
     return ranges

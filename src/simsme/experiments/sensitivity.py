@@ -17,8 +17,6 @@ gets a small total index, about the noise variance over the output variance.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simsme.analysis.results import SweepResults
+from simsme.analysis.results import load_sweep as read_sweep
 from simsme.errors import SimsmeError, did_you_mean
-from simsme.experiments.sweep import SweepResults, read_sweep
-from simsme.results.store import write_parquet_atomic
+from simsme.results.folder import claim_file, write_csv_atomic, write_parquet_atomic
 from simsme.results.summary import BEYOND_HORIZON, replication_mean
 
 HEADLINE_OUTPUTS = ("restricted_mean_ttfe_weeks", "km_median_ttfe_weeks", "share_exported")
@@ -140,9 +139,10 @@ def analyse(
             else:
                 from SALib.analyze import morris
 
-                if results.design is None:
+                if results.design_matrix is None:
                     raise SimsmeError(f"{results.folder}: design.parquet is missing")
-                x = results.design.sort_values("point")[problem["names"]].to_numpy(dtype=float)
+                design = results.design_matrix.sort_values("point")
+                x = design[problem["names"]].to_numpy(dtype=float)
                 si = morris.analyze(
                     problem,
                     x,
@@ -175,19 +175,10 @@ def analyse(
 
 def write_sensitivity(result: SensitivityResult) -> tuple[Path, Path]:
     """Write ``sensitivity.parquet`` and ``sensitivity.csv`` into the sweep folder (atomic)."""
-    parquet = result.folder / "sensitivity.parquet"
-    csv = result.folder / "sensitivity.csv"
+    parquet = claim_file(result.folder / "sensitivity.parquet", "sensitivity")
+    csv = claim_file(result.folder / "sensitivity.csv", "sensitivity")
     write_parquet_atomic(result.table, parquet)
-    fd, tmp = tempfile.mkstemp(prefix=".sensitivity.csv.", suffix=".tmp", dir=result.folder)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            result.table.to_csv(fh, index=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, csv)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_csv_atomic(result.table, csv)
     return parquet, csv
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import socket
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -198,9 +199,39 @@ class DaskInfo:
 
 
 def _worker_version() -> str:
-    from simsme import __version__
+    """The code a worker runs: simsme's version and the hash of its model sources."""
+    from simsme.results.fingerprint import code_fingerprint
 
-    return __version__
+    code = code_fingerprint()
+    return f"{code['simsme']} (model sources {code['model_sources'][:8]})"
+
+
+def check_scheduler(scheduler: str, timeout: float = 10.0) -> None:
+    """Refuse an unreachable scheduler before anything is written (a TCP connection to its
+    host and port; other protocols are left to dask)."""
+    from urllib.parse import urlsplit
+
+    text = scheduler if "://" in scheduler else f"tcp://{scheduler}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("tcp", "tls", "ws", "wss"):
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise SimsmeError(
+            f"--scheduler: '{scheduler}' is not a scheduler address; expected the address "
+            "printed by `dask scheduler`, e.g. tcp://10.0.0.5:8786"
+        )
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise SimsmeError(
+            f"--scheduler: cannot reach a dask scheduler at '{scheduler}' "
+            f"({err.strerror or err}); expected the address printed by `dask scheduler`, "
+            "e.g. tcp://10.0.0.5:8786"
+        ) from None
 
 
 def run_dask(
@@ -223,8 +254,7 @@ def run_dask(
             "--executor dask: dask.distributed is not installed; install it with "
             "pip install 'simsme[dask]'"
         ) from None
-    from simsme import __version__
-
+    here = _worker_version()
     cluster = None
     try:
         if scheduler:
@@ -255,11 +285,11 @@ def run_dask(
         raise SimsmeError(f"--executor dask: could not start a cluster: {err}") from None
     try:
         versions = client.run(_worker_version)
-        wrong = {w: v for w, v in versions.items() if v != __version__}
+        wrong = {w: v for w, v in versions.items() if v != here}
         if wrong:
             raise SimsmeError(
                 f"--scheduler: workers run simsme {sorted(set(wrong.values()))}, this machine "
-                f"{__version__}: install the same version everywhere (workers: {sorted(wrong)})"
+                f"{here}: install the same code everywhere (workers: {sorted(wrong)})"
             )
         if on_connect is not None:
             on_connect(

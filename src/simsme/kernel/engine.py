@@ -41,13 +41,13 @@ from simsme.kernel.state import (
     state_bytes_per_sme,
 )
 from simsme.outputs import RunBlock
-from simsme.scenario.lowering import ScenarioArrays
-from simsme.streams import (  # noqa: F401 - part of this module's interface
+from simsme.replications import (  # noqa: F401  (re-exported: shared with the Mesa engine)
     block_size_for,
     default_threads,
     output_bytes_per_sme,
     replication_rng,
 )
+from simsme.scenario.lowering import ScenarioArrays
 
 
 @njit(cache=True, nogil=True)

@@ -8,8 +8,8 @@ kernel's phase functions (:mod:`simsme.kernel.phases`), in the same order:
 
 Both engines read the scenario through the same lowered arrays
 (:class:`~simsme.scenario.lowering.ScenarioArrays`), call the same mechanisms
-(:mod:`simsme.mechanisms`) and fill the same raw outputs (:class:`~simsme.outputs.RunBlock`); they differ only in how they
-hold state (agents here, flat arrays there). SMEs act in the order of their index, as in the
+(:mod:`simsme.mechanisms`) and fill the same raw outputs (:class:`~simsme.outputs.RunBlock`);
+they differ only in how they hold state (agents here, flat arrays there). SMEs act in the order of their index, as in the
 kernel; news that reaches network neighbours (became aware, adopted a channel, exported) is
 delivered after the phase that produced it, so within a phase every SME sees the same
 neighbourhood whatever the order. Exporters are frozen at their first export (the end of their
@@ -17,23 +17,44 @@ observation).
 
 All randomness comes from the model's numpy generator ``model.rng`` (Mesa's stdlib ``random`` is
 not used), so a replication is reproducible from (scenario, seed, replication).
+
+As a Mesa model it is built from keyword arguments (a scenario or scenario file, Mesa's ``seed``
+or ``rng``, dotted overrides and the policy levers of :mod:`simsme.model.levers`), keeps its
+agents in Mesa agent sets (``smes``, ``agencies``), runs with ``step()`` / ``run_model()`` until
+``running`` turns False at the horizon, records per-step series in a ``mesa.DataCollector``
+(:mod:`simsme.model.census`) and exposes the SME network as a Mesa ``Network`` space (``grid``),
+which is what ``simsme view`` (:mod:`simsme.viz`) draws.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 import mesa
+import networkx as nx
 import numpy as np
+from mesa.agent import AgentSet
+from mesa.discrete_space import Network
 
 from simsme.model.agency import ServiceProvider
 from simsme.model.application import STAGE_DELIVERY
+from simsme.model.census import make_datacollector, take_census, ttfe_so_far
+from simsme.model.levers import apply_levers
 from simsme.model.mechanisms import awareness, export, population, rules
 from simsme.model.sme import N_FOCUS, SME
 from simsme.outputs import RunBlock
+from simsme.replications import replication_seed_sequence
+from simsme.scenario.loading import apply_overrides, load_scenario, validate_scenario
 from simsme.scenario.lowering import P_DISSEMINATION, ScenarioArrays, lower
 from simsme.scenario.schema import Scenario
-from simsme.streams import replication_rng
+
+ScenarioLike = Scenario | ScenarioArrays | str | Path | Mapping[str, Any] | None
+"""What :class:`SimsmeModel` is built from: a scenario, its lowered arrays, a scenario file, a
+raw mapping of fields, or ``None`` for the built-in defaults (the baseline)."""
 
 PHASES: tuple[str, ...] = (
     "apply_events",
@@ -56,48 +77,147 @@ def draw_network(rng: np.random.Generator, n: int, mean_degree: float) -> list[l
     return [neighbours[indptr[i] : indptr[i + 1]].tolist() for i in range(n)]
 
 
+def resolve_scenario(
+    scenario: ScenarioLike,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    **levers: Any,
+) -> Scenario | ScenarioArrays:
+    """The scenario a model is built from: loaded, overridden (dotted paths, as ``--set``) and
+    with the levers of :mod:`simsme.model.levers` applied; lowered arrays pass through as they
+    are (they cannot be overridden)."""
+    if isinstance(scenario, ScenarioArrays):
+        if overrides or any(v is not None for v in levers.values()):
+            raise ValueError(
+                "overrides and levers need a Scenario (or a scenario file), not lowered arrays"
+            )
+        return scenario
+    if scenario is None:
+        scenario = Scenario()
+    elif isinstance(scenario, str | Path):
+        scenario = load_scenario(scenario)
+    elif isinstance(scenario, Mapping):
+        scenario = validate_scenario(dict(scenario))
+    elif not isinstance(scenario, Scenario):
+        raise TypeError(
+            f"scenario: {type(scenario).__name__}: expected a Scenario, ScenarioArrays, a file "
+            "path or a mapping of fields"
+        )
+    if overrides:
+        items = overrides.items() if isinstance(overrides, Mapping) else overrides
+        scenario = apply_overrides(scenario, list(items), "overrides")
+    return apply_levers(scenario, **levers)
+
+
 class SimsmeModel(mesa.Model):
     """SMEs, agencies and the channels between them, one step per week by default.
 
+    Build it as any Mesa model, from a scenario and keyword arguments::
+
+        model = SimsmeModel("scenarios/baseline.yaml", n_smes=200, digitalisation_start=2012)
+        model.run_model()  # to the horizon: ``model.running`` turns False there
+        model.datacollector.get_model_vars_dataframe()  # one row per step (row 0: initial)
+
     Parameters
     ----------
-    scenario: a validated :class:`~simsme.scenario.schema.Scenario`, or its lowered arrays.
-    rng: the replication's numpy generator (:func:`simsme.kernel.engine.replication_rng`), or an
-        integer seed, which means ``replication_rng(seed, 0)``.
+    scenario: a :class:`~simsme.scenario.schema.Scenario`, its lowered arrays, a scenario file,
+        a mapping of scenario fields, or ``None`` for the built-in defaults (the baseline).
+    seed: Mesa's ``seed``: the scenario seed (default: the scenario's own ``seed``; 0 for lowered
+        arrays). The model draws from replication ``replication`` of it, exactly the stream the
+        numba kernel uses for that replication, so both engines give the same outputs.
+    rng: Mesa's ``rng``: a numpy ``Generator`` used as it is (for instance
+        :func:`simsme.replications.replication_rng`), or anything ``numpy.random.default_rng``
+        takes. Give ``seed`` or ``rng``, not both.
+    replication: which replication of ``seed`` to draw from.
+    overrides: dotted-path overrides, as ``simsme run --set``: a mapping
+        (``{"population.n_smes": 200}``) or ``"path=value"`` strings.
+    n_smes, horizon_years, digitalisation_level, digitalisation_start, committee_interval_weeks,
+    physical_documents, movement_control: the levers of :mod:`simsme.model.levers` (``None``
+        keeps the scenario's value); they are what a SolaraViz page's sliders set.
+    collect: record the per-step series in ``datacollector`` (:mod:`simsme.model.census`).
 
     Attributes
     ----------
+    scenario: the scenario after overrides and levers (``None`` when built from arrays).
     p: the lowered scenario (parameters, timelines, agency arrays).
-    smes, agencies: the agents, in index order (index = position in these lists).
+    smes, agencies: Mesa ``AgentSet`` objects of the agents, in index order (index = position).
+    grid: the SME network as a Mesa ``discrete_space.Network`` (built on first use; each SME
+        sits in the cell of its index). ``network`` is the same ties as a networkx graph.
+    datacollector: the ``mesa.DataCollector`` of the per-step series (``None`` if not collected).
     t: the current step (0-based; ``self.steps - 1`` while a step runs).
     """
 
     def __init__(
-        self, scenario: Scenario | ScenarioArrays, rng: np.random.Generator | int = 0
+        self,
+        scenario: ScenarioLike = None,
+        seed: int | str | np.random.SeedSequence | None = None,
+        *,
+        rng: np.random.Generator | np.random.BitGenerator | int | None = None,
+        replication: int = 0,
+        overrides: Mapping[str, Any] | Iterable[str] | None = None,
+        n_smes: int | None = None,
+        horizon_years: float | None = None,
+        digitalisation_level: float | None = None,
+        digitalisation_start: int | str | dt.date | None = None,
+        committee_interval_weeks: float | None = None,
+        physical_documents: bool | None = None,
+        movement_control: bool | None = None,
+        collect: bool = True,
     ) -> None:
-        if isinstance(rng, int | np.integer):
-            rng = replication_rng(int(rng), 0)
-        # Mesa draws a seed for its stdlib ``random`` from ``rng``; rewind so that the
-        # replication's stream starts where the kernel's does (stdlib random is never used).
-        state = rng.bit_generator.state
+        resolved = resolve_scenario(
+            scenario,
+            overrides,
+            n_smes=n_smes,
+            horizon_years=horizon_years,
+            digitalisation_level=digitalisation_level,
+            digitalisation_start=digitalisation_start,
+            committee_interval_weeks=committee_interval_weeks,
+            physical_documents=physical_documents,
+            movement_control=movement_control,
+        )
+        self.scenario: Scenario | None = resolved if isinstance(resolved, Scenario) else None
+        if seed is not None and rng is not None:
+            raise ValueError("you have to pass either rng or seed, not both")  # as mesa.Model
+        if isinstance(seed, str):  # from a text input (SolaraViz)
+            try:
+                seed = int(seed.strip())
+            except ValueError:
+                raise ValueError(f"seed: {seed!r}: expected a whole number >= 0") from None
+        self.seed: int | np.random.SeedSequence | None = None  # unknown when given ``rng``
+        self.replication: int | None = None
+        if rng is None:
+            if seed is None:
+                seed = self.scenario.seed if self.scenario is not None else 0
+            self.seed, self.replication = seed, replication
+            rng = replication_seed_sequence(seed, replication)
+        # Mesa turns ``rng`` into a Generator (a SeedSequence ss into Generator(PCG64(ss)), the
+        # kernel's replication stream), keeps its state in ``_rng`` "to reproduce the rng", then
+        # seeds its stdlib ``random`` with one draw from it. Restore that state, so that the
+        # model's first draw is the stream's first draw, as in the kernel (stdlib ``random`` is
+        # never used by the model).
         super().__init__(rng=rng)
-        rng.bit_generator.state = state
-        self.rng = rng
-        p = lower(scenario) if isinstance(scenario, Scenario) else scenario
+        self.rng.bit_generator.state = self._rng
+        p = lower(resolved) if self.scenario is not None else resolved
         self.p = p
         self.t = 0
         self._prepare_parameters()
-        self.agencies = [ServiceProvider(self, a) for a in range(p.n_agencies)]
+        agencies = [ServiceProvider(self, a) for a in range(p.n_agencies)]
+        self.agencies = AgentSet(agencies, random=self.random)
         self.agencies_by_focus: list[list[ServiceProvider]] = [
-            [self.agencies[a] for a in p.agencies_by_focus[f, : p.n_agencies_by_focus[f]]]
+            [agencies[a] for a in p.agencies_by_focus[f, : p.n_agencies_by_focus[f]]]
             for f in range(N_FOCUS)
         ]
-        self.smes: list[SME] = []
+        self.smes = AgentSet([], random=self.random)
         self._create_population()
         # per-step public Q&A on each channel (003 section 4.2), this step and the previous one
         self.public_qa = [0.0] * p.n_channels
         self.public_qa_last = [0.0] * p.n_channels
         self.year_channel_applications = np.zeros((p.n_years, p.n_channels), np.int32)
+        self.applications_before_step = np.zeros(p.n_channels, np.int64)
+        self._census: tuple[int, dict[str, float]] | None = None
+        self.datacollector: mesa.DataCollector | None = None
+        if collect:
+            self.datacollector = make_datacollector(self)
+            self.datacollector.collect(self)
 
     # -----------------------------------------------------------------------------------------
     # Initialisation (MODEL.md section 5)
@@ -139,17 +259,24 @@ class SimsmeModel(mesa.Model):
         (the draws of :func:`simsme.kernel.state.init_state`, in the same order)."""
         p = self.p
         ties = draw_network(self.rng, p.n_total, p.mean_degree)
-        self.smes = [SME(self, i) for i in range(p.n_total)]
-        for sme, neighbours in zip(self.smes, ties, strict=True):
-            sme.connect([self.smes[j] for j in neighbours])
+        self.ties = ties
+        smes = [SME(self, i) for i in range(p.n_total)]
+        for sme, neighbours in zip(smes, ties, strict=True):
+            sme.connect([smes[j] for j in neighbours])
             sme.settle_capabilities()
+        self.smes = AgentSet(smes, random=self.random)
 
     # -----------------------------------------------------------------------------------------
     # One step (MODEL.md section 3)
     # -----------------------------------------------------------------------------------------
     def step(self) -> None:
-        """One step: the nine phases in the order of MODEL.md section 3."""
+        """One step: the nine phases in the order of MODEL.md section 3, then the data
+        collector records the state (past the horizon a step does nothing)."""
+        if self.steps > self.p.n_steps:
+            self.running = False
+            return
         self.t = self.steps - 1  # Mesa counts the step before calling this method
+        self.applications_before_step = self.year_channel_applications.sum(axis=0)
         self.apply_events()
         self.disseminate()
         self.adopt_channels()
@@ -159,12 +286,66 @@ class SimsmeModel(mesa.Model):
         self.update_capabilities()
         self.enter_exports()
         self.observe()
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
 
     def run(self) -> SimsmeModel:
-        """Run to the horizon (``n_steps`` steps from the current one); returns the model."""
+        """Run to the horizon (as ``run_model``); returns the model."""
         while self.steps < self.p.n_steps:
             self.step()
         return self
+
+    # -----------------------------------------------------------------------------------------
+    # Observing the model (Mesa's DataCollector and space; simsme.model.census)
+    # -----------------------------------------------------------------------------------------
+    @property
+    def agency_names(self) -> list[str]:
+        """Agency names (from the scenario; ``agency 0`` ... when built from arrays)."""
+        if self.scenario is not None:
+            return [a.name for a in self.scenario.agencies]
+        return [f"agency {a}" for a in range(self.p.n_agencies)]
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Channel names (from the scenario; ``channel 0`` ... when built from arrays)."""
+        if self.scenario is not None:
+            return list(self.scenario.channels)
+        return [f"channel {c}" for c in range(self.p.n_channels)]
+
+    def census(self) -> dict[str, float]:
+        """Every series of the data collector for the current state (computed once a step)."""
+        if self._census is None or self._census[0] != self.steps:
+            self._census = (self.steps, take_census(self))
+        return self._census[1]
+
+    def ttfe_weeks(self) -> tuple[np.ndarray, np.ndarray]:
+        """TTFE so far (weeks) of the SMEs founded so far, and whether each has exported
+        (censored otherwise): the input of :func:`simsme.analysis.survival.kaplan_meier`."""
+        return ttfe_so_far(self)
+
+    @functools.cached_property
+    def network(self) -> nx.Graph:
+        """The SME network as a networkx graph: node = SME index, edge attribute ``ties`` =
+        how many times the tie was drawn (004: repeated ties, stronger relationships)."""
+        graph = nx.Graph()
+        graph.add_nodes_from(range(self.p.n_total))
+        for a, neighbours in enumerate(self.ties):
+            for b in neighbours:
+                if a < b:
+                    ties = graph.get_edge_data(a, b, {"ties": 0})["ties"]
+                    graph.add_edge(a, b, ties=ties + 1)
+        return graph
+
+    @functools.cached_property
+    def grid(self) -> Network:
+        """The SME network as a Mesa ``Network`` space, each SME in the cell of its index (the
+        space SolaraViz's ``SpaceRenderer`` draws)."""
+        space = Network(self.network, capacity=1, random=self.random)
+        for sme in self.smes:
+            cell = space[sme.index]
+            cell.add_agent(sme)
+            sme.cell = cell
+        return space
 
     def today(self) -> float:
         """Day (from the start of the run) on which the current step starts."""

@@ -1,15 +1,16 @@
 """Running replications on the Mesa engine, mirroring :func:`simsme.kernel.engine.run_blocks`.
 
-Replication ``r`` draws from :func:`simsme.kernel.engine.replication_rng` ``(seed, r)``, so its
+Replication ``r`` draws from :func:`simsme.replications.replication_rng` ``(seed, r)``, so its
 results depend only on the scenario, the seed and ``r``: never on the number of workers or the
-order in which replications finish.
+order in which replications finish. Nothing here imports the numba kernel.
 
-Mesa 3.3.1 keeps every model it has created alive: the class attribute ``Agent._ids`` maps each
-model to its id counter (mesa issue 3179, fixed after 3.3.1 by pull request 3180).
-:func:`run_replication` drops that reference once the outputs are written, and
-:func:`run_blocks` runs replications in worker processes that are replaced after
-``MAX_TASKS_PER_CHILD`` replications anyway; the workers are started with ``spawn`` (safe
-alongside numba's threads).
+Mesa 3.3.1, the newest release (and so simsme's floor), keeps every model it has created alive:
+the class attribute ``Agent._ids`` maps each model to its id counter (mesa issue 3179, fixed after
+3.3.1 by pull request 3180, in no release yet). :func:`run_replication` drops that reference once
+the outputs are written (:func:`release`), and :func:`run_blocks` runs replications in worker
+processes that are replaced after ``MAX_TASKS_PER_CHILD`` replications anyway; the workers are
+started with ``spawn`` (safe alongside numba's threads). Drop :func:`release` and raise the floor
+once a Mesa release has the fix.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import numpy as np
 
 from simsme.model.model import SimsmeModel
 from simsme.outputs import RunBlock
+from simsme.replications import block_size_for, default_threads, replication_rng
 from simsme.scenario.lowering import ScenarioArrays, lower
 from simsme.scenario.schema import Scenario
-from simsme.streams import block_size_for, default_threads, replication_rng
 
 MAX_TASKS_PER_CHILD = 20
 """Replications a worker process runs before it is replaced (frees Mesa's retained models)."""
@@ -42,7 +43,7 @@ def run_replication(
 ) -> RunBlock:
     """Run one replication in this process and return its outputs as a one-row block."""
     arrays = _arrays(scenario)
-    model = SimsmeModel(arrays, replication_rng(seed, replication))
+    model = SimsmeModel(arrays, rng=replication_rng(seed, replication), collect=False)
     model.run()
     block = RunBlock.empty(arrays, np.array([replication]))
     model.write_outputs(block, 0)
@@ -89,7 +90,7 @@ def run_blocks(
     workers: worker processes (default: all cores available to this process).
     progress: called with 1 each time a replication finishes.
     block_size: replications per yielded block (default as the kernel,
-        :func:`simsme.kernel.engine.block_size_for`).
+        :func:`simsme.replications.block_size_for`).
 
     Workers are started with ``spawn``: a script that calls this function at import time must
     do so under ``if __name__ == "__main__":`` (as with any ``spawn`` process pool).

@@ -11,9 +11,7 @@ functions work with any backend, in scripts, tests and notebooks alike.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -160,13 +158,13 @@ def safe_name(text: str) -> str:
 
 def save_figure(fig: Figure, folder: str | Path, name: str, fmt: str = "png") -> Path:
     """Write ``fig`` to ``folder/name.fmt`` atomically (temporary file, then rename)."""
+    from simsme.results.folder import claim_file, write_atomic
+
     fmt = check_format(fmt)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.{fmt}"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
+    # never overwrites a file simsme did not write (figures carry simsme's metadata)
+    path = claim_file(Path(folder) / f"{name}.{fmt}", "--out")
+
+    def draw(tmp: Path) -> None:
         with mpl.rc_context(STYLE):
             fig.savefig(
                 tmp,
@@ -176,17 +174,8 @@ def save_figure(fig: Figure, folder: str | Path, name: str, fmt: str = "png") ->
                 pad_inches=0.1,
                 metadata=_metadata(fmt),
             )
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; figures are ordinary files
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return write_atomic(path, draw)
 
 
 def _metadata(fmt: str) -> dict[str, str | None]:

@@ -1,9 +1,17 @@
 """Lowering a :class:`Scenario` into flat numpy arrays (``ScenarioArrays``).
 
 Both engines read the scenario only through these arrays, so they cannot disagree about what a
-parameter means: the Mesa model reads them attribute by attribute, the numba kernel passes the
-whole tuple into compiled code. Rates are converted to per-step probabilities' building blocks
-(per-year rates times ``dt_years``); dates become step indices; channel sets become bit masks.
+parameter means: the Mesa model reads them attribute by attribute, the numba kernel through the
+stacked copy of :mod:`simsme.kernel.params`. Rates are converted to per-step probabilities'
+building blocks (per-year rates times ``dt_years``); dates become step indices; channel sets
+become bit masks.
+
+The lowering is table-driven (:mod:`simsme.scenario.table`): every parameter declared in the
+schema with ``to=NAME`` becomes the attribute ``NAME`` of :class:`ScenarioArrays` (a scalar, one
+entry per channel / agency / focus area / region, or a per-step timeline for event parameters),
+converted as its ``via`` says. This module adds only what mechanisms derive from several
+parameters: sizes, channel masks and the channel preference order, the agencies by focus area,
+the agencies' digitalisation timeline, and the one-off shocks (regulation and tax changes).
 
 Time-varying inputs (events, agency digitalisation plans) become per-step timelines, so the
 ``apply_events`` phase of either engine is a lookup.
@@ -13,11 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from simsme.scenario.schema import FOCUS_AREAS, PURPOSES, RESOURCES, Scenario
+from simsme.scenario.table import Column, LowerContext, columns, combine
 
 # Application stages (MODEL.md section 3, phase 5), shared by both engines.
 STAGE_NONE = 0
@@ -45,114 +55,67 @@ R_MANAGERIAL, R_PHYSICAL, R_FIRM_SPECIFIC, R_TECHNOLOGY, R_FINANCIAL, R_MARKET =
 
 DAYS_PER_YEAR = 365.25
 
-
-class ScenarioArrays(NamedTuple):
-    """Everything the engines need, as numbers and arrays (structure of arrays)."""
-
+DERIVED: tuple[tuple[str, Any], ...] = (
     # sizes and time
-    n_initial: int
-    n_total: int
-    n_steps: int
-    n_years: int
-    n_channels: int
-    n_agencies: int
-    step_days: float
-    dt_years: float
-    # channels [C]
-    ch_log_median: np.ndarray
-    ch_sigma: np.ndarray
-    ch_bureaucracy: np.ndarray
-    ch_docs: np.ndarray
-    ch_richness: np.ndarray
-    ch_needs_connectivity: np.ndarray
-    ch_visibility: np.ndarray
-    ch_usefulness: np.ndarray
-    ch_ease: np.ndarray
-    ch_dissemination_reach: np.ndarray
-    ch_export_reach: np.ndarray
-    ch_digital: np.ndarray
-    ch_order: np.ndarray  # channels by preference (fastest, cheapest first)
-    digital_mask: np.int64
-    conventional_mask: np.int64
-    documents_mask: np.int64  # channels that can carry documents
-    face_to_face: int  # index of the channel used for site visits (-1: none)
-    # population
-    size_cum: np.ndarray  # [3]
-    res_mean: np.ndarray  # [6, 3]
-    res_conc: np.ndarray  # [6]
-    region_cum: np.ndarray  # [R]
-    region_downtime: np.ndarray  # [R]
-    initial_channel_share: np.ndarray  # [C]
-    age_max_years: float
-    mean_degree: float
-    half_saturation: float
-    # behaviour
-    w_useful: float
-    w_ease: float
-    w_social: float
-    adopt_threshold: float
-    adopt_rate: float
-    wom_rate: float
-    qa_reach: float
-    seek_rate: float
-    cooldown_days: float
-    focus_weight: np.ndarray  # [5]
-    gap_exponent: float
-    beta_internal: float
-    beta_external: float
-    beta_value: float
-    beta_export: float
-    adjust: float  # share of the gap to target closed per step
-    cocreation_gain: float
-    growth_rate: float
-    decay_rate: float
-    readiness_threshold: float
-    # export market
-    base_opportunity: float
-    referral_rate: float
-    direct_threshold: float
-    direct_steepness: float
-    extra_markets: float
-    # programmes [5, ...]
-    prog_raise: np.ndarray  # [5, 6]
-    prog_duration_days: np.ndarray
-    prog_opportunity: np.ndarray
-    prog_opportunity_days: np.ndarray
-    prog_clears: np.ndarray
-    cocreation_bonus: float
-    learning_rate: float
-    # agencies [A]
-    ag_focus: np.ndarray
-    ag_capacity_per_day: np.ndarray
-    ag_selection: np.ndarray
-    ag_fit: np.ndarray
-    ag_accept: np.ndarray  # [A, 6] channel masks per purpose
-    ag_stage_factor: np.ndarray
-    ag_desk_days: np.ndarray
-    ag_site_visit: np.ndarray
-    ag_committee_days: np.ndarray
-    ag_physical: np.ndarray
-    ag_missing: np.ndarray
-    ag_dialogue: np.ndarray
-    ag_access: np.ndarray
-    ag_risk: np.ndarray
-    ag_transparency: np.ndarray
-    agencies_by_focus: np.ndarray  # [5, A] agency indices, -1 padded
-    n_agencies_by_focus: np.ndarray  # [5]
-    # timelines [T, ...]
-    tl_agency_level: np.ndarray  # [T, A]
-    tl_blocked: np.ndarray  # [T] channel mask
-    tl_slow: np.ndarray  # [T, C]
-    tl_demand: np.ndarray  # [T]
-    tl_adoption_push: np.ndarray  # [T]
-    tl_remote: np.ndarray  # [T] bool: agencies process remotely (movement-control order)
+    ("n_initial", int),
+    ("n_total", int),
+    ("n_steps", int),
+    ("n_years", int),
+    ("n_channels", int),
+    ("n_agencies", int),
+    ("step_days", float),
+    ("dt_years", float),
+    # channels
+    ("ch_order", np.ndarray),  # [C] channels by preference (fastest, cheapest first)
+    ("digital_mask", np.int64),
+    ("conventional_mask", np.int64),
+    ("documents_mask", np.int64),  # channels that can carry documents
+    ("face_to_face", int),  # index of the channel used for site visits (-1: none)
+    # agencies
+    ("ag_focus", np.ndarray),  # [A] focus-area index
+    ("ag_accept", np.ndarray),  # [A, 6] channel masks per purpose
+    ("agencies_by_focus", np.ndarray),  # [5, A] agency indices, -1 padded
+    ("n_agencies_by_focus", np.ndarray),  # [5]
+    ("tl_agency_level", np.ndarray),  # [T, A] digitalisation level
     # one-off shocks, by step
-    reg_start: np.ndarray  # [K]
-    reg_end: np.ndarray  # [K] (n_steps when open-ended)
-    reg_share: np.ndarray
-    reg_penalty: np.ndarray
-    tax_start: np.ndarray
-    tax_loss: np.ndarray
+    ("reg_start", np.ndarray),  # [K]
+    ("reg_end", np.ndarray),  # [K] (n_steps when open-ended)
+    ("reg_share", np.ndarray),
+    ("reg_penalty", np.ndarray),
+    ("tax_start", np.ndarray),
+    ("tax_loss", np.ndarray),
+)
+"""Arrays that mechanisms of this module derive; every other attribute comes from the table."""
+
+
+@cache
+def table_columns(model: type[Scenario] = Scenario) -> tuple[Column, ...]:
+    """The arrays the parameter table declares (``param(to=...)``) for a scenario class."""
+    cols = tuple(columns(model))
+    clash = {c.name for c in cols} & {name for name, _ in DERIVED}
+    if clash:
+        raise TypeError(f"parameters lowered to arrays this module derives: {sorted(clash)}")
+    return cols
+
+
+def _column_type(col: Column) -> Any:
+    return float if col.axis is None else np.ndarray
+
+
+@cache
+def arrays_type(model: type[Scenario] = Scenario) -> type[tuple]:
+    """The :class:`ScenarioArrays` named tuple for a scenario class: the derived arrays, then one
+    attribute per column of the parameter table."""
+    fields = [*DERIVED, *((c.name, _column_type(c)) for c in table_columns(model))]
+    cls = NamedTuple("ScenarioArrays", fields)  # type: ignore[misc]
+    cls.scenario_model = model  # the scenario class whose table made it
+    return cls
+
+
+ScenarioArrays = arrays_type(Scenario)
+ScenarioArrays.__doc__ = """Everything the engines need, as numbers and arrays (structure of
+arrays): the attributes of :data:`DERIVED`, then one per column of the parameter table
+(``param(to=...)`` in :mod:`simsme.scenario.schema`)."""
 
 
 def date_to_step(date: dt.date, start: dt.date, step_days: float) -> int:
@@ -176,17 +139,14 @@ def lower(scenario: Scenario) -> ScenarioArrays:
     n_entrants = int(round(pop.entrants_per_year * n_initial * t.horizon_years))
 
     names = list(scenario.channels)
-    index = {name: i for i, name in enumerate(names)}
     chans = [scenario.channels[n] for n in names]
     n_ch = len(names)
+    ctx = LowerContext(step_days, n_steps, tuple(names), FOCUS_AREAS, RESOURCES)
+    cols = table_columns(type(scenario))
+    table = {c.name: c.lower(scenario, ctx) for c in cols}
 
-    def mask(channel_names: list[str] | dict) -> np.int64:
-        m = 0
-        for name in channel_names:
-            m |= 1 << index[name]
-        return np.int64(m)
-
-    digital = np.array([c.kind == "digital" for c in chans])
+    mask = ctx.channel_mask
+    digital = table["ch_digital"]
     # the channels' preference order is a mechanism (simsme.mechanisms.channels)
     from simsme.mechanisms import channels as channel_mechanisms
     from simsme.mechanisms.python import as_python
@@ -196,29 +156,6 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         np.array([c.bureaucracy for c in chans], dtype=np.float64),
         np.array([c.cost for c in chans], dtype=np.float64),
     )
-
-    res = pop.resources
-    res_mean = np.array([getattr(res, r).mean for r in RESOURCES], dtype=np.float64)
-    res_conc = np.array([getattr(res, r).concentration for r in RESOURCES], dtype=np.float64)
-    mix = pop.size_mix
-    size_cum = np.cumsum([mix.micro, mix.small, mix.medium])
-    size_cum[-1] = 1.0
-    region_cum = np.cumsum([r.share for r in pop.regions])
-    region_cum[-1] = 1.0
-    init_share = np.zeros(n_ch)
-    for name, share in pop.initial_channels.items():
-        init_share[index[name]] = share
-
-    b = scenario.behaviour
-    cap = b.capability
-    em = scenario.export_market
-    focus_weight = np.array([b.support.focus_weights.get(f, 0.0) for f in FOCUS_AREAS])
-
-    progs = [scenario.programmes[f] for f in FOCUS_AREAS]
-    prog_raise = np.zeros((5, 6))
-    for i, p in enumerate(progs):
-        for r, v in p.raises.items():
-            prog_raise[i, RESOURCES.index(r)] = v
 
     ags = scenario.agencies
     n_ag = len(ags)
@@ -241,11 +178,7 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         level[:, a] = ag.digitalisation.level
         for change in ag.digitalisation.schedule:
             changes.append((date_to_step(change.date, t.start_date, step_days), a, change.level))
-    blocked = np.zeros(n_steps, dtype=np.int64)
-    slow = np.ones((n_steps, n_ch))
-    demand = np.ones(n_steps)
-    push = np.zeros(n_steps)
-    remote = np.zeros(n_steps, dtype=np.bool_)
+    event_columns = [c for c in cols if c.axis == "timeline"]
     reg: list[tuple[int, int, float, float]] = []
     plans: list[tuple[int, int, int, float]] = []  # (from step, to step, agency, level)
     tax: list[tuple[int, float]] = []
@@ -253,16 +186,11 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         s0 = date_to_step(ev.start, t.start_date, step_days)
         s1 = n_steps if ev.end is None else date_to_step(ev.end, t.start_date, step_days) + 1
         lo, hi = _clip_step(s0, n_steps), _clip_step(s1, n_steps)
-        if ev.type == "movement_control":
-            blocked[lo:hi] |= mask(ev.blocked_channels)
-            for name, factor in ev.slowed_channels.items():
-                slow[lo:hi, index[name]] *= factor
-            demand[lo:hi] *= ev.export_demand
-            push[lo:hi] += ev.adoption_push
-            remote[lo:hi] |= ev.remote_processing
-        elif ev.type == "free_trade_agreement":
-            demand[lo:hi] *= ev.opportunity_multiplier
-        elif ev.type == "regulation_change" and s1 > 0:  # one that ended before the run: none
+        for col in event_columns:  # the table's timelines (movement control, trade agreements)
+            for p in col.params:
+                if p.event_kind == ev.type:
+                    combine(table[col.name], lo, hi, getattr(ev, p.name), str(col.via), ctx)
+        if ev.type == "regulation_change" and s1 > 0:  # one that ended before the run: none
             reg.append((s0, s1, ev.affected_share, ev.readiness_penalty))
         elif ev.type == "tax_change":
             tax.append((s0, ev.financial_loss))
@@ -276,8 +204,8 @@ def lower(scenario: Scenario) -> ScenarioArrays:
     for lo, hi, a, value in sorted(plans, key=lambda c: c[0]):
         level[lo:hi, a] = value
 
-    f2f = index.get("face_to_face", -1)
-    return ScenarioArrays(
+    f2f = names.index("face_to_face") if "face_to_face" in names else -1
+    return arrays_type(type(scenario))(
         n_initial=n_initial,
         n_total=n_initial + n_entrants,
         n_steps=n_steps,
@@ -286,91 +214,21 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         n_agencies=n_ag,
         step_days=step_days,
         dt_years=dt_years,
-        ch_log_median=np.log([c.latency.median_days for c in chans]),
-        ch_sigma=np.array([c.latency.sigma for c in chans]),
-        ch_bureaucracy=np.array([c.bureaucracy for c in chans]),
-        ch_docs=np.array([c.carries_documents for c in chans]),
-        ch_richness=np.array([c.richness for c in chans]),
-        ch_needs_connectivity=np.array([c.needs_connectivity for c in chans]),
-        ch_visibility=np.array([c.visibility for c in chans]),
-        ch_usefulness=np.array([c.usefulness for c in chans]),
-        ch_ease=np.array([c.ease_of_use for c in chans]),
-        ch_dissemination_reach=np.array([c.dissemination_reach_per_year for c in chans]),
-        ch_export_reach=np.array([c.export_reach_per_year for c in chans]),
-        ch_digital=digital,
         ch_order=order,
         digital_mask=mask([n for n, d in zip(names, digital, strict=True) if d]),
         conventional_mask=mask([n for n, d in zip(names, digital, strict=True) if not d]),
-        documents_mask=mask([n for n, c in zip(names, chans, strict=True) if c.carries_documents]),
+        documents_mask=mask([n for n, d in zip(names, table["ch_docs"], strict=True) if d]),
         face_to_face=f2f,
-        size_cum=np.asarray(size_cum, dtype=np.float64),
-        res_mean=res_mean,
-        res_conc=res_conc,
-        region_cum=np.asarray(region_cum, dtype=np.float64),
-        region_downtime=np.array([r.downtime_prob for r in pop.regions]),
-        initial_channel_share=init_share,
-        age_max_years=float(pop.age_years_max),
-        mean_degree=float(pop.network.mean_degree),
-        half_saturation=float(pop.network.partner_half_saturation),
-        w_useful=b.adoption.weight_usefulness,
-        w_ease=b.adoption.weight_ease_of_use,
-        w_social=b.adoption.weight_social_norm,
-        adopt_threshold=b.adoption.threshold,
-        adopt_rate=b.adoption.rate_per_year,
-        wom_rate=b.awareness.word_of_mouth_per_year,
-        qa_reach=b.awareness.public_qa_reach,
-        seek_rate=b.support.seek_rate_per_year,
-        cooldown_days=b.support.cooldown_weeks * 7.0,
-        focus_weight=focus_weight,
-        gap_exponent=b.support.gap_exponent,
-        beta_internal=cap.internal_to_coinnovation,
-        beta_external=cap.external_to_coinnovation,
-        beta_value=cap.coinnovation_to_value,
-        beta_export=cap.value_to_export,
-        adjust=1.0 - math.exp(-step_days / (7.0 * cap.adjustment_weeks)),
-        cocreation_gain=cap.cocreation_sourcing_gain,
-        growth_rate=cap.organic_growth_per_year,
-        decay_rate=cap.decay_per_year,
-        readiness_threshold=cap.readiness_threshold,
-        base_opportunity=em.base_rate_per_year,
-        referral_rate=em.referral_rate_per_year,
-        direct_threshold=em.direct_threshold,
-        direct_steepness=em.direct_steepness,
-        extra_markets=em.extra_markets_mean,
-        prog_raise=prog_raise,
-        prog_duration_days=np.array([p.duration_weeks * 7.0 for p in progs]),
-        prog_opportunity=np.array([p.opportunity_rate_per_year for p in progs]),
-        prog_opportunity_days=np.array([p.opportunity_weeks * 7.0 for p in progs]),
-        prog_clears=np.array([p.clears_compliance for p in progs]),
-        cocreation_bonus=scenario.cocreation.bonus,
-        learning_rate=scenario.cocreation.agency_learning_rate,
         ag_focus=ag_focus,
-        ag_capacity_per_day=np.array([a.capacity_per_week / 7.0 for a in ags]),
-        ag_selection=np.array([a.selection_rate for a in ags]),
-        ag_fit=np.array([a.initial_fit for a in ags]),
         ag_accept=ag_accept,
-        ag_stage_factor=np.array([a.bureaucracy.stage_factor for a in ags]),
-        ag_desk_days=np.array([a.bureaucracy.desk_review_days for a in ags]),
-        ag_site_visit=np.array([a.bureaucracy.site_visit_prob for a in ags]),
-        ag_committee_days=np.array([a.bureaucracy.committee_interval_weeks * 7.0 for a in ags]),
-        ag_physical=np.array([a.bureaucracy.requires_physical_documents for a in ags]),
-        ag_missing=np.array([a.bureaucracy.missing_document_prob for a in ags]),
-        ag_dialogue=np.array([a.dart.dialogue for a in ags]),
-        ag_access=np.array([a.dart.access for a in ags]),
-        ag_risk=np.array([a.dart.risk_assessment for a in ags]),
-        ag_transparency=np.array([a.dart.transparency for a in ags]),
         agencies_by_focus=by_focus,
         n_agencies_by_focus=n_by_focus,
         tl_agency_level=level,
-        tl_blocked=blocked,
-        tl_slow=slow,
-        tl_demand=demand,
-        tl_adoption_push=push,
-        tl_remote=remote,
         reg_start=np.array([r[0] for r in reg], dtype=np.int64),
         reg_end=np.array([r[1] for r in reg], dtype=np.int64),
         reg_share=np.array([r[2] for r in reg], dtype=np.float64),
         reg_penalty=np.array([r[3] for r in reg], dtype=np.float64),
         tax_start=np.array([x[0] for x in tax], dtype=np.int64),
         tax_loss=np.array([x[1] for x in tax], dtype=np.float64),
+        **table,
     )

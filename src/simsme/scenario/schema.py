@@ -1,9 +1,12 @@
 """The scenario language: typed, defaulted and documented.
 
-Every field carries its unit and valid range in its description, and its default reproduces the
-Malaysian food-and-beverage manufacturing ecosystem of the source papers (see ``docs/model.md`` for
-the parameter table with sources). A scenario file only needs to state what differs from these
-defaults; ``Scenario()`` with no arguments *is* the baseline.
+This module is the parameter table: every model parameter is declared here once, with
+:func:`simsme.scenario.table.param`, stating its default, valid range, meaning, unit, source and
+the engine arrays it reaches (``to`` / ``feeds``) or why it is structural. The lowering, the
+kernel's stacked rows, the JSON Schema and the table of ``docs/model.md`` are all read from these
+declarations (docs/architecture.md, "Parameters: one table"). Defaults reproduce the Malaysian
+food-and-beverage manufacturing ecosystem of the source papers. A scenario file only needs to
+state what differs from these defaults; ``Scenario()`` with no arguments *is* the baseline.
 
 Sources are cited by file name in ``shared/seeds`` (for example ``003_9e0cb3511f01b6dc.txt,
 Table 4``).
@@ -15,6 +18,8 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from simsme.scenario.table import ASSUMED, DATED, S000, S002, S003, S004, param
 
 FOCUS_AREAS: tuple[str, ...] = (
     "human_capital",
@@ -47,6 +52,25 @@ PURPOSES: tuple[str, ...] = (
 
 SIZE_CLASSES: tuple[str, ...] = ("micro", "small", "medium")
 
+# Sources and meanings shared by several parameters (the parameter table: simsme.scenario.table)
+SIZE_MIX_SOURCE = (
+    f"{S003} s2.1 size classes; {S004} Table 2 (most firms small); {ASSUMED} for the shares"
+)
+SIZE_MIX_MEANING = "Share of SMEs in the size class (shares sum to 1)."
+TAM_WEIGHTS_SOURCE = f"{S002} s II.C (TAM: perceived benefit and social norms); weights {ASSUMED}"
+DART_SOURCE = f"{S000} s II (DART); middling 0.5, {ASSUMED}"
+DIGITALISATION_SOURCE = (
+    f"{S003} s4.1.1 (e-mail, fax, SMS from 2011), s5 (DIP a tool of the 11th Malaysia Plan, 2015), "
+    "s4.2 (fully used after 2018)"
+)
+MCO_SOURCE = (
+    f"{S003} s4.1.1-4.2 (MCO halted meetings and production; DIP used fully in the pandemic); "
+    f"{S002} (pandemic pushed DIP); sizes {ASSUMED}"
+)
+ACCEPTED_CHANNELS_MEANING = (
+    "Channels the agency accepts for this purpose, in no order (the quickest shared one is used)."
+)
+
 FocusArea = Literal[
     "human_capital", "financing", "market_access", "innovation_technology", "infrastructure"
 ]
@@ -59,6 +83,16 @@ PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegFloat = Annotated[float, Field(ge=0.0)]
 
 
+MAX_TEXT_CHARS = 10_000
+"""Longest text field (descriptions); names are shorter still (:data:`MAX_NAME_CHARS`)."""
+MAX_NAME_CHARS = 64
+"""Longest name (scenario, agency, region): a scenario's name is part of its results folder's."""
+MAX_ITEMS = 1_000
+"""Most items in a list of the scenario (agencies, events, schedule steps)."""
+MAX_REGIONS = 100
+"""Most regions (the per-SME table stores a region as an 8-bit code)."""
+
+
 class Strict(BaseModel):
     """Base: unknown keys are errors, NaN and infinity are refused, and values are not coerced
     between types (``n_smes: true`` or ``n_smes: "200"`` is an error, not 1 or 200). Dates alone
@@ -66,7 +100,11 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, validate_default=True, strict=True
+        extra="forbid",
+        allow_inf_nan=False,
+        validate_default=True,
+        strict=True,
+        str_max_length=MAX_TEXT_CHARS,
     )
 
 
@@ -74,19 +112,31 @@ class Strict(BaseModel):
 # Time
 # --------------------------------------------------------------------------------------------
 class TimeSpec(Strict):
-    start_date: dt.date = Field(
+    start_date: dt.date = param(
         dt.date(2010, 1, 1),
         strict=False,
         description="Calendar date of step 0. Events and digitalisation plans are given as dates.",
+        unit="date",
+        source=f"{S003} s4.1-4.2: the case period and the move to DIP (2010-2024)",
+        feeds=DATED,
     )
-    horizon_years: float = Field(
-        15.0, gt=0.0, le=100.0, description="Simulated span in years (0 < h <= 100)."
+    horizon_years: float = param(
+        15.0,
+        gt=0.0,
+        le=100.0,
+        description="Simulated span in years (0 < h <= 100).",
+        unit="years",
+        source=f"15 years covers 2010-2024, the period of the cases and surveys ({S003} s4)",
+        feeds=("n_steps", "n_years", "n_total"),
     )
-    step_days: float = Field(
+    step_days: float = param(
         7.0,
         ge=1.0,
         le=91.0,
         description="Length of one step in days (default one week, MODEL.md section 2 'Scales').",
+        unit="days",
+        source=f"{ASSUMED}: weekly steps (MODEL.md section 2, 'Scales')",
+        feeds=("step_days", "dt_years", "n_steps", "adjust"),
     )
 
     @model_validator(mode="after")
@@ -96,6 +146,11 @@ class TimeSpec(Strict):
                 f"a horizon of at least one step ({self.step_days:g} days); "
                 f"horizon_years {self.horizon_years:g} is {self.horizon_years * 365.25:.2g} days"
             )
+        if (dt.date.max - self.start_date).days < self.horizon_years * 365.25 + self.step_days:
+            raise ValueError(
+                f"a run that ends by {dt.date.max}: start_date {self.start_date} plus "
+                f"horizon_years {self.horizon_years:g} ends past year 9999"
+            )
         return self
 
 
@@ -103,59 +158,124 @@ class TimeSpec(Strict):
 # Channels (003 Table 4)
 # --------------------------------------------------------------------------------------------
 class Latency(Strict):
-    median_days: float = Field(
-        ..., gt=0.0, le=365.0, description="Median duration of one exchange, in days."
+    median_days: float = param(
+        ...,
+        gt=0.0,
+        le=365.0,
+        description="Median duration of one exchange, in days.",
+        unit="days",
+        source=f"{S003} s4.1-4.2 (posted proposals and meetings take weeks, WhatsApp answers the "
+        f"same day); orders of magnitude, {ASSUMED}",
+        to="ch_log_median",
+        via="log",
+        feeds="ch_order",
     )
-    sigma: float = Field(
-        0.5, ge=0.0, le=3.0, description="Log-normal shape (standard deviation of log-duration)."
+    sigma: float = param(
+        0.5,
+        ge=0.0,
+        le=3.0,
+        description="Log-normal shape (standard deviation of log-duration).",
+        unit="-",
+        source=f"{ASSUMED}: right-skewed waits",
+        to="ch_sigma",
     )
 
 
 class Channel(Strict):
     """A channel type (not an agent): 003_9e0cb3511f01b6dc.txt, Table 4."""
 
-    kind: Literal["digital", "conventional"] = Field(
-        ..., description="DIP (digital interactive platform) or conventional channel."
+    kind: Literal["digital", "conventional"] = param(
+        ...,
+        description="DIP (digital interactive platform) or conventional channel.",
+        unit="-",
+        source=f"{S003} s4.1.1 (traditional vs DIP channels), Table 4",
+        to="ch_digital",
+        via="is_digital",
+        feeds=("digital_mask", "conventional_mask"),
     )
     latency: Latency = Field(..., description="Duration of one exchange over this channel.")
-    bureaucracy: PositiveFloat = Field(
+    bureaucracy: PositiveFloat = param(
         1.0,
         le=10.0,
         description="Multiplier on stage time for hand-offs and hierarchy; DIP is 'less "
         "bureaucratic and hierarchical' (003, section 4.2). 1 = neutral.",
+        unit="multiplier",
+        source=f"{S003} s4.2 (DIP 'less bureaucratic and hierarchical'); {S002} (DIP reduced the "
+        "bureaucratic burden)",
+        to="ch_bureaucracy",
+        feeds="ch_order",
     )
-    carries_documents: bool = Field(True, description="Whether documents can be sent over it.")
-    richness: Share = Field(0.5, description="Richness for dialogue, in [0, 1].")
-    needs_connectivity: bool = Field(
+    carries_documents: bool = param(
+        True,
+        description="Whether documents can be sent over it.",
+        unit="-",
+        source=f"{S003} Table 4 and s4.2 (documents by e-mail, fax, WhatsApp, Google Drive)",
+        to="ch_docs",
+        feeds="documents_mask",
+    )
+    richness: Share = param(
+        0.5,
+        description="Richness for dialogue, in [0, 1].",
+        unit="share",
+        source=f"{S000} (dialogue); {ASSUMED}",
+        to="ch_richness",
+    )
+    needs_connectivity: bool = param(
         False,
         description="Whether it fails when the SME's location has no signal (003, Company A's "
         "signal problems and multi-platform fallback).",
+        unit="-",
+        source=f"{S003} s4.2 (signal problems affect online platforms)",
+        to="ch_needs_connectivity",
     )
-    visibility: Share = Field(
+    visibility: Share = param(
         0.0,
         description="Share of exchanges that are public and reach other SMEs (social-media Q&A, "
         "003 section 4.2).",
+        unit="share",
+        source=f"{S003} s4.2 (social-media interactions are public)",
+        to="ch_visibility",
     )
-    cost: Share = Field(0.0, description="Relative cost to the SME of one exchange, in [0, 1].")
-    usefulness: Share = Field(
-        0.5, description="TAM perceived usefulness of the channel (002, section II.C)."
+    cost: Share = param(
+        0.0,
+        description="Relative cost to the SME of one exchange, in [0, 1].",
+        unit="share",
+        source=ASSUMED,
+        feeds="ch_order",
     )
-    ease_of_use: Share = Field(
+    usefulness: Share = param(
+        0.5,
+        description="TAM perceived usefulness of the channel (002, section II.C).",
+        unit="share",
+        source=f"{S002} s II.C (perceived benefit); {ASSUMED}",
+        to="ch_usefulness",
+    )
+    ease_of_use: Share = param(
         0.5,
         description="TAM ease of use for a fully tech-competent SME; perceived ease is this times "
         "the SME's technology competence (002, section II.C).",
+        unit="share",
+        source=f"{S002} s II.C (technical capabilities); {ASSUMED}",
+        to="ch_ease",
     )
-    dissemination_reach_per_year: NonNegFloat = Field(
+    dissemination_reach_per_year: NonNegFloat = param(
         0.0,
         le=52.0,
         description="Rate per year at which one agency's programme information pushed over this "
         "channel makes a using SME aware (scaled by the agency's DART access).",
+        unit="1/year",
+        source=f"{S003} s4.2 (WhatsApp, Facebook, Twitter, Instagram popular to disseminate; "
+        f"brochures, portals); {ASSUMED}",
+        to="ch_dissemination_reach",
     )
-    export_reach_per_year: NonNegFloat = Field(
+    export_reach_per_year: NonNegFloat = param(
         0.0,
         le=52.0,
         description="Export-opportunity rate per year this channel brings to a ready SME that uses "
         "it (e-marketplace listing such as e-Trade, 000_8e43523aad10feae.txt).",
+        unit="1/year",
+        source=f"{S000} (e-Trade e-marketplace); {S003} s4.3 (eTRADE); {ASSUMED}",
+        to="ch_export_reach",
     )
 
 
@@ -308,9 +428,30 @@ def default_channels() -> dict[str, Channel]:
 class SizeMix(Strict):
     """Share of each size class, 003_9e0cb3511f01b6dc.txt, section 2.1 (manufacturing)."""
 
-    micro: Share = 0.25
-    small: Share = 0.55
-    medium: Share = 0.20
+    micro: Share = param(
+        0.25,
+        unit="share",
+        source=SIZE_MIX_SOURCE,
+        to="size_cum",
+        via="cumulative",
+        description=SIZE_MIX_MEANING,
+    )
+    small: Share = param(
+        0.55,
+        unit="share",
+        source=SIZE_MIX_SOURCE,
+        to="size_cum",
+        via="cumulative",
+        description=SIZE_MIX_MEANING,
+    )
+    medium: Share = param(
+        0.20,
+        unit="share",
+        source=SIZE_MIX_SOURCE,
+        to="size_cum",
+        via="cumulative",
+        description=SIZE_MIX_MEANING,
+    )
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> SizeMix:
@@ -328,11 +469,21 @@ def _list_as_tuple(value: object) -> object:
 class ResourceDistribution(Strict):
     """Beta distribution of one internal resource, with a mean per size class."""
 
-    mean: Annotated[tuple[Share, Share, Share], BeforeValidator(_list_as_tuple)] = Field(
-        (0.3, 0.4, 0.5), description="Mean for micro, small, medium SMEs, each in [0, 1]."
+    mean: Annotated[tuple[Share, Share, Share], BeforeValidator(_list_as_tuple)] = param(
+        (0.3, 0.4, 0.5),
+        description="Mean for micro, small, medium SMEs, each in [0, 1].",
+        unit="share",
+        source=f"{S002} Table 4 resource categories; means rising with size class ({ASSUMED})",
+        to="res_mean",
     )
-    concentration: float = Field(
-        8.0, gt=0.0, le=1000.0, description="Beta concentration a+b (higher = less spread)."
+    concentration: float = param(
+        8.0,
+        gt=0.0,
+        le=1000.0,
+        description="Beta concentration a+b (higher = less spread).",
+        unit="-",
+        source=f"Beta a+b = 8: wide spread within a class ({ASSUMED})",
+        to="res_conc",
     )
 
 
@@ -352,41 +503,86 @@ class Resources(Strict):
 
 
 class Region(Strict):
-    name: str = Field(..., min_length=1)
-    share: Share = Field(..., description="Share of SMEs located in this region.")
-    downtime_prob: Share = Field(
+    name: str = param(
+        ...,
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        unit="-",
+        source="-",
+        structural="names the region",
+        description="Region name.",
+    )
+    share: Share = param(
+        ...,
+        description="Share of SMEs located in this region.",
+        unit="share",
+        source=f"{ASSUMED}: seven in ten F&B SMEs in well-covered areas",
+        to="region_cum",
+        via="cumulative",
+    )
+    downtime_prob: Share = param(
         ...,
         description="Probability that a connectivity-dependent channel is down for one exchange "
         "(003, signal problems at Company A's site).",
+        unit="share",
+        source=f"{S003} s4.2 (Company A's signal problems, multi-platform fallback); rural 15%, "
+        f"urban 2% ({ASSUMED})",
+        to="region_downtime",
     )
 
 
 class Network(Strict):
-    mean_degree: float = Field(
-        4.0, ge=0.0, le=50.0, description="Mean number of ties to other SMEs (004)."
+    mean_degree: float = param(
+        4.0,
+        ge=0.0,
+        le=50.0,
+        description="Mean number of ties to other SMEs (004).",
+        unit="ties",
+        source=f"{S004} (collaboration and relationship); {S000} (Company B's network-driven "
+        f"export); four ties ({ASSUMED})",
+        to="mean_degree",
     )
-    partner_half_saturation: float = Field(
+    partner_half_saturation: float = param(
         4.0,
         gt=0.0,
         le=100.0,
         description="Ties at which the external sourcing network is half saturated "
         "(strength = degree / (degree + this)).",
+        unit="ties",
+        source=f"{S004} Figure 4 external sourcing network; {ASSUMED}",
+        to="half_saturation",
     )
 
 
 class Population(Strict):
-    n_smes: int = Field(
-        1000, ge=1, le=1_000_000, description="SMEs present at the start of the run."
+    n_smes: int = param(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="SMEs present at the start of the run.",
+        unit="SMEs",
+        source="enough SMEs for stable shares; agency capacities are set for 1,000",
+        feeds=("n_initial", "n_total"),
     )
-    entrants_per_year: float = Field(
+    entrants_per_year: float = param(
         0.0,
         ge=0.0,
         le=0.5,
         description="SMEs founded during the run, per year, as a share of n_smes.",
+        unit="1/year",
+        source="closed population by default (incumbents only)",
+        feeds="n_total",
     )
     size_mix: SizeMix = Field(default_factory=SizeMix)
-    age_years_max: float = Field(
-        10.0, ge=0.0, le=100.0, description="Incumbents' age at the start ~ uniform(0, this)."
+    age_years_max: float = param(
+        10.0,
+        ge=0.0,
+        le=100.0,
+        description="Incumbents' age at the start ~ uniform(0, this).",
+        unit="years",
+        source=f"{S003} s4.3 (SIP targets firms of 3-5 years); {S002} (cases in business > 5 "
+        "years); firms up to 10 years old",
+        to="age_max_years",
     )
     resources: Resources = Field(default_factory=Resources)
     regions: list[Region] = Field(
@@ -395,8 +591,9 @@ class Population(Strict):
             Region(name="rural", share=0.3, downtime_prob=0.15),
         ],
         min_length=1,
+        max_length=MAX_REGIONS,
     )
-    initial_channels: dict[str, Share] = Field(
+    initial_channels: dict[str, Share] = param(
         default_factory=lambda: {
             "paper": 1.0,
             "face_to_face": 1.0,
@@ -410,6 +607,11 @@ class Population(Strict):
             "open_innovation": 0.0,
         },
         description="Share of SMEs using each channel at the start (channels not listed: 0).",
+        unit="share",
+        source=f"{S003} s4.1.1 (traditional interaction before 2010, e-mail, fax and SMS from "
+        "2011, WhatsApp and social media later)",
+        to="initial_channel_share",
+        via="by_channel",
     )
     network: Network = Field(default_factory=Network)
 
@@ -430,48 +632,91 @@ class Population(Strict):
 class Adoption(Strict):
     """Technology Acceptance Model, 002_6798e086be6a8ea8.txt, section II.C."""
 
-    weight_usefulness: Share = 0.4
-    weight_ease_of_use: Share = 0.3
-    weight_social_norm: Share = 0.3
-    threshold: Share = Field(
-        0.3, description="Intention below which an SME never adopts a channel."
+    weight_usefulness: Share = param(
+        0.4,
+        unit="weight",
+        source=TAM_WEIGHTS_SOURCE,
+        to="w_useful",
+        description="TAM weight of perceived usefulness in intention.",
     )
-    rate_per_year: float = Field(
+    weight_ease_of_use: Share = param(
+        0.3,
+        unit="weight",
+        source=TAM_WEIGHTS_SOURCE,
+        to="w_ease",
+        description="TAM weight of perceived ease of use.",
+    )
+    weight_social_norm: Share = param(
+        0.3,
+        unit="weight",
+        source=TAM_WEIGHTS_SOURCE,
+        to="w_social",
+        description="TAM weight of the social norm (share of network neighbours using the "
+        "channel).",
+    )
+    threshold: Share = param(
+        0.3,
+        description="Intention below which an SME never adopts a channel.",
+        unit="intention",
+        source=f"{S002} s II.C; {ASSUMED}",
+        to="adopt_threshold",
+    )
+    rate_per_year: float = param(
         0.49,
         ge=0.0,
         le=52.0,
         description="Adoption hazard per year per unit of intention above the threshold "
         "(calibrated: 80% of 2021 applications online, 003 section 4.2; docs/model.md).",
+        unit="1/year",
+        source=f"calibrated: 2021 online-application share 80% ({S003} s4.2)",
+        calibrated=True,
+        to="adopt_rate",
     )
 
 
 class Awareness(Strict):
-    word_of_mouth_per_year: float = Field(
+    word_of_mouth_per_year: float = param(
         0.5,
         ge=0.0,
         le=52.0,
         description="Awareness hazard per year when every network neighbour is aware.",
+        unit="1/year",
+        source=f"{S000} (network influence); {ASSUMED}",
+        to="wom_rate",
     )
-    public_qa_reach: float = Field(
+    public_qa_reach: float = param(
         0.5,
         ge=0.0,
         le=100.0,
         description="Awareness hazard per year, per public Q&A exchange per 100 SMEs, for SMEs "
         "on that channel (003 section 4.2).",
+        unit="1/year per exchange per 100 SMEs",
+        source=f"{S003} s4.2 (public social-media Q&A helps other SMEs); {ASSUMED}",
+        to="qa_reach",
     )
 
 
 class Support(Strict):
-    seek_rate_per_year: float = Field(
+    seek_rate_per_year: float = param(
         2.0,
         ge=0.0,
         le=52.0,
         description="Rate per year at which an aware, not-yet-ready SME applies for a programme.",
+        unit="1/year",
+        source=f"{S003} s4.1 (the cases applied to several programmes a year); {ASSUMED}",
+        to="seek_rate",
     )
-    cooldown_weeks: float = Field(
-        8.0, ge=0.0, le=520.0, description="Wait after a decision before applying again."
+    cooldown_weeks: float = param(
+        8.0,
+        ge=0.0,
+        le=520.0,
+        description="Wait after a decision before applying again.",
+        unit="weeks",
+        source=ASSUMED,
+        to="cooldown_days",
+        via="days_from_weeks",
     )
-    focus_weights: dict[FocusArea, NonNegFloat] = Field(
+    focus_weights: dict[FocusArea, NonNegFloat] = param(
         default_factory=lambda: {
             "human_capital": 1.0,
             "financing": 0.59,
@@ -482,69 +727,150 @@ class Support(Strict):
         description="Propensity to seek each focus area, multiplied by the SME's gap in the "
         "resources it raises (calibrated: SMEs reached by focus area, 003 Table 1; relative to "
         "human capital).",
+        unit="-",
+        source=f"calibrated: SMEs reached by focus area, {S003} Table 1",
+        calibrated=True,
+        to="focus_weight",
+        via="by_focus",
     )
-    gap_exponent: float = Field(
-        2.0, ge=0.0, le=10.0, description="How strongly the choice follows the resource gap."
+    gap_exponent: float = param(
+        2.0,
+        ge=0.0,
+        le=10.0,
+        description="How strongly the choice follows the resource gap.",
+        unit="-",
+        source=f"{ASSUMED}: SMEs seek what they lack most",
+        to="gap_exponent",
     )
 
 
 class Capability(Strict):
     """Co-innovation path, 004_71dd89347508b38e.txt, Figure 4."""
 
-    internal_to_coinnovation: Share = Field(0.25, description="004 Figure 4 path coefficient.")
-    external_to_coinnovation: Share = Field(0.56, description="004 Figure 4 path coefficient.")
-    coinnovation_to_value: Share = Field(0.72, description="004 Figure 4 path coefficient.")
-    value_to_export: Share = Field(0.75, description="004 Figure 4 path coefficient.")
-    adjustment_weeks: float = Field(
-        26.0, gt=0.0, le=1040.0, description="Time constant of the latent indices' adjustment."
+    internal_to_coinnovation: Share = param(
+        0.25,
+        description="004 Figure 4 path coefficient.",
+        unit="path coefficient",
+        source=f"{S004} Figure 4 (0.25)",
+        to="beta_internal",
     )
-    cocreation_sourcing_gain: float = Field(
+    external_to_coinnovation: Share = param(
+        0.56,
+        description="004 Figure 4 path coefficient.",
+        unit="path coefficient",
+        source=f"{S004} Figure 4 (0.56)",
+        to="beta_external",
+    )
+    coinnovation_to_value: Share = param(
+        0.72,
+        description="004 Figure 4 path coefficient.",
+        unit="path coefficient",
+        source=f"{S004} Figure 4 (0.72)",
+        to="beta_value",
+    )
+    value_to_export: Share = param(
+        0.75,
+        description="004 Figure 4 path coefficient.",
+        unit="path coefficient",
+        source=f"{S004} Figure 4 (0.75)",
+        to="beta_export",
+    )
+    adjustment_weeks: float = param(
+        26.0,
+        gt=0.0,
+        le=1040.0,
+        description="Time constant of the latent indices' adjustment.",
+        unit="weeks",
+        source=f"{ASSUMED}: capabilities follow resources within about half a year",
+        to="adjust",
+        via="share_per_step",
+    )
+    cocreation_sourcing_gain: float = param(
         0.5,
         ge=0.0,
         le=10.0,
         description="Each co-created programme adds to the external sourcing network as "
         "1 - exp(-gain x count).",
+        unit="1/programme",
+        source=f"{S003} s4.2-5 (co-creation builds networks); {ASSUMED}",
+        to="cocreation_gain",
     )
-    organic_growth_per_year: float = Field(
-        0.02, ge=0.0, le=1.0, description="Learning by doing: resources grow toward 1 at this rate."
+    organic_growth_per_year: float = param(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="Learning by doing: resources grow toward 1 at this rate.",
+        unit="1/year",
+        source=ASSUMED,
+        to="growth_rate",
     )
-    decay_per_year: float = Field(
+    decay_per_year: float = param(
         0.1,
         ge=0.0,
         le=5.0,
         description="Programme gains decay toward the initial endowment at this rate.",
+        unit="1/year",
+        source=f"{ASSUMED}: programme gains fade over about ten years",
+        to="decay_rate",
     )
-    readiness_threshold: Share = Field(
+    readiness_threshold: Share = param(
         0.51,
         description="Export propensity at which an aware SME is ready to export (calibrated: "
         "Company B's five years to first export, 003 section 4.1.2; docs/model.md).",
+        unit="propensity",
+        source=f"calibrated: Company B's five years from incorporation to first export ({S003} "
+        "s4.1.2)",
+        calibrated=True,
+        to="readiness_threshold",
     )
 
 
 class ExportMarket(Strict):
-    base_rate_per_year: float = Field(
-        0.3, ge=0.0, le=52.0, description="Opportunity rate per year for a ready SME."
+    base_rate_per_year: float = param(
+        0.3,
+        ge=0.0,
+        le=52.0,
+        description="Opportunity rate per year for a ready SME.",
+        unit="1/year",
+        source=f"{ASSUMED}: a ready SME meets a buyer every three years or so without help",
+        to="base_opportunity",
     )
-    referral_rate_per_year: float = Field(
+    referral_rate_per_year: float = param(
         0.3,
         ge=0.0,
         le=52.0,
         description="Extra rate per exporting network neighbour (000, Company B).",
+        unit="1/year per exporting neighbour",
+        source=f"{S000} Company B (export 'influenced by network'); {ASSUMED}",
+        to="referral_rate",
     )
-    direct_threshold: Share = Field(
+    direct_threshold: Share = param(
         0.66,
         description="Resource index (managerial, financial, market knowledge) above which an "
         "export is more likely direct than indirect (calibrated: 80% indirect, 004 Table 2).",
+        unit="resource index",
+        source=f"calibrated: 80% of first exports indirect ({S004} Table 2)",
+        calibrated=True,
+        to="direct_threshold",
     )
-    direct_steepness: float = Field(
-        0.05, gt=0.0, le=1.0, description="Logistic scale of the direct-mode probability."
+    direct_steepness: float = param(
+        0.05,
+        gt=0.0,
+        le=1.0,
+        description="Logistic scale of the direct-mode probability.",
+        unit="resource index",
+        source=f"{S004} ('most' direct exporters medium-sized); {ASSUMED}",
+        to="direct_steepness",
     )
-    extra_markets_mean: float = Field(
+    extra_markets_mean: float = param(
         1.0,
         ge=0.0,
         le=20.0,
         description="Mean extra markets entered at first export, times "
         "the resource index (first export enters 1 + Poisson of this).",
+        unit="markets",
+        source=f"{S002} Table 2 (3-4 markets), {S000} Table II (3 and 10)",
+        to="extra_markets",
     )
 
 
@@ -559,22 +885,53 @@ class Behaviour(Strict):
 # Programmes (003 Table 5) and co-creation
 # --------------------------------------------------------------------------------------------
 class Programme(Strict):
-    raises: dict[ResourceName, Share] = Field(
-        ..., description="Share of the remaining gap (1 - r) closed in each resource."
+    raises: dict[ResourceName, Share] = param(
+        ...,
+        description="Share of the remaining gap (1 - r) closed in each resource.",
+        unit="share",
+        source=f"{S003} Table 5 (value created by each focus area); sizes {ASSUMED}",
+        to="prog_raise",
+        via="by_resource",
     )
-    duration_weeks: float = Field(12.0, ge=0.0, le=520.0)
-    opportunity_rate_per_year: float = Field(
+    duration_weeks: float = param(
+        12.0,
+        ge=0.0,
+        le=520.0,
+        unit="weeks",
+        source=f"{S003} s4.1 (training sessions, grants, year-long export programmes); {ASSUMED}",
+        to="prog_duration_days",
+        via="days_from_weeks",
+        description="Weeks from approval to the end of the programme (delivery).",
+    )
+    opportunity_rate_per_year: float = param(
         0.0,
         ge=0.0,
         le=52.0,
         description="Export-opportunity rate added while the programme's effect lasts (trade "
         "fairs, export promotion).",
+        unit="1/year",
+        source=f"{S003} Table 5 (export promotion, trade fairs: international business "
+        f"networking); {ASSUMED}",
+        to="prog_opportunity",
     )
-    opportunity_weeks: float = Field(0.0, ge=0.0, le=520.0)
-    clears_compliance: bool = Field(
+    opportunity_weeks: float = param(
+        0.0,
+        ge=0.0,
+        le=520.0,
+        unit="weeks",
+        source=f"{S003} s4.1 (Gulfood, Gate to Global: about a year)",
+        to="prog_opportunity_days",
+        via="days_from_weeks",
+        description="Weeks after delivery during which the programme's extra export "
+        "opportunities last.",
+    )
+    clears_compliance: bool = param(
         False,
         description="Completing it restores compliance after a regulation change "
         "(R&D with an agency, 002).",
+        unit="-",
+        source=f"{S002} s IV (Food Act compliance through R&D with MARDI)",
+        to="prog_clears",
     )
 
 
@@ -603,13 +960,22 @@ def default_programmes() -> dict[str, Programme]:
 class CoCreation(Strict):
     """Co-creation over DIP, 003_9e0cb3511f01b6dc.txt, sections 4.2 and 5."""
 
-    bonus: float = Field(
-        0.5, ge=0.0, le=10.0, description="Extra programme effect when tailored (co-created)."
+    bonus: float = param(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description="Extra programme effect when tailored (co-created).",
+        unit="-",
+        source=f"{S003} s4.2 (tailor-made programmes); {ASSUMED}",
+        to="cocreation_bonus",
     )
-    agency_learning_rate: Share = Field(
+    agency_learning_rate: Share = param(
         0.02,
         description="Share of the gap to a perfect offer (fit 1) closed per co-created "
         "programme: agencies learn what SMEs need.",
+        unit="share",
+        source=f"{S003} s5, {S000} s V (agencies learn SMEs' needs); {ASSUMED}",
+        to="learning_rate",
     )
 
 
@@ -619,7 +985,7 @@ class CoCreation(Strict):
 class AgencyChannels(Strict):
     """Channels an agency accepts for each purpose, 003_9e0cb3511f01b6dc.txt, Table 4."""
 
-    dissemination: list[str] = Field(
+    dissemination: list[str] = param(
         default_factory=lambda: [
             "social_media",
             "web_portal",
@@ -627,83 +993,215 @@ class AgencyChannels(Strict):
             "telephone",
             "email",
             "whatsapp",
-        ]
+        ],
+        unit="channels",
+        source=f"{S003} Table 4 (channels per purpose)",
+        feeds="ag_accept",
+        description=ACCEPTED_CHANNELS_MEANING,
     )
-    application: list[str] = Field(
-        default_factory=lambda: ["web_portal", "email", "paper", "face_to_face"]
+    application: list[str] = param(
+        default_factory=lambda: ["web_portal", "email", "paper", "face_to_face"],
+        unit="channels",
+        source=f"{S003} Table 4 (channels per purpose)",
+        feeds="ag_accept",
+        description=ACCEPTED_CHANNELS_MEANING,
     )
-    documents: list[str] = Field(
-        default_factory=lambda: ["web_portal", "email", "whatsapp", "paper", "face_to_face"]
+    documents: list[str] = param(
+        default_factory=lambda: ["web_portal", "email", "whatsapp", "paper", "face_to_face"],
+        unit="channels",
+        source=f"{S003} Table 4 (channels per purpose)",
+        feeds="ag_accept",
+        description=ACCEPTED_CHANNELS_MEANING,
     )
-    follow_up: list[str] = Field(
-        default_factory=lambda: ["whatsapp", "telephone", "email", "face_to_face"]
+    follow_up: list[str] = param(
+        default_factory=lambda: ["whatsapp", "telephone", "email", "face_to_face"],
+        unit="channels",
+        source=f"{S003} Table 4 (channels per purpose)",
+        feeds="ag_accept",
+        description=ACCEPTED_CHANNELS_MEANING,
     )
-    confirmation: list[str] = Field(
-        default_factory=lambda: ["whatsapp", "email", "telephone", "paper"]
+    confirmation: list[str] = param(
+        default_factory=lambda: ["whatsapp", "email", "telephone", "paper"],
+        unit="channels",
+        source=f"{S003} Table 4 (channels per purpose)",
+        feeds="ag_accept",
+        description=ACCEPTED_CHANNELS_MEANING,
     )
-    notification: list[str] = Field(default_factory=lambda: ["email", "whatsapp", "sms", "paper"])
+    notification: list[str] = param(
+        default_factory=lambda: ["email", "whatsapp", "sms", "paper"],
+        unit="channels",
+        source=f"{S003} Table 4 (channels per purpose)",
+        feeds="ag_accept",
+        description=ACCEPTED_CHANNELS_MEANING,
+    )
 
 
 class Bureaucracy(Strict):
-    stage_factor: float = Field(
-        1.0, gt=0.0, le=20.0, description="Agency-wide multiplier on every stage's time."
+    stage_factor: float = param(
+        1.0,
+        gt=0.0,
+        le=20.0,
+        description="Agency-wide multiplier on every stage's time.",
+        unit="multiplier",
+        source="neutral (1)",
+        to="ag_stage_factor",
     )
-    desk_review_days: float = Field(14.0, ge=0.0, le=365.0, description="Internal assessment.")
-    site_visit_prob: Share = Field(0.3, description="Share of assessments needing a site visit.")
-    committee_interval_weeks: float = Field(
+    desk_review_days: float = param(
+        14.0,
+        ge=0.0,
+        le=365.0,
+        description="Internal assessment.",
+        unit="days",
+        source=f"{ASSUMED}; durations are not in the papers ({S003} s4)",
+        to="ag_desk_days",
+    )
+    site_visit_prob: Share = param(
+        0.3,
+        description="Share of assessments needing a site visit.",
+        unit="share",
+        source=f"{S003} Table 4 (site visits evaluate factories and equipment: financing, "
+        "technology, infrastructure)",
+        to="ag_site_visit",
+    )
+    committee_interval_weeks: float = param(
         4.0,
         ge=0.0,
         le=104.0,
         description="Committees sit every this many weeks (0 = decisions without committee).",
+        unit="weeks",
+        source=f"{S003} s3 (committee meetings observed; frequency not given); monthly, {ASSUMED}",
+        to="ag_committee_days",
+        via="days_from_weeks",
     )
-    requires_physical_documents: bool = Field(
+    requires_physical_documents: bool = param(
         True,
         description="Physical proposal needed for the committee and for data security (003).",
+        unit="-",
+        source=f"{S003} s4.2 (physical proposals for the committee and data security)",
+        to="ag_physical",
     )
-    missing_document_prob: Share = Field(
+    missing_document_prob: Share = param(
         0.5,
         description="Probability that a document round finds something missing, before "
         "transparency and access shorten it.",
+        unit="share",
+        source=ASSUMED,
+        to="ag_missing",
     )
 
 
 class Dart(Strict):
     """Quality of the interaction, 000_8e43523aad10feae.txt (DART)."""
 
-    dialogue: Share = 0.5
-    access: Share = 0.5
-    risk_assessment: Share = 0.5
-    transparency: Share = 0.5
+    dialogue: Share = param(
+        0.5,
+        unit="share",
+        source=DART_SOURCE,
+        to="ag_dialogue",
+        description="DART dialogue: quality of the two-way exchange, in [0, 1].",
+    )
+    access: Share = param(
+        0.5,
+        unit="share",
+        source=DART_SOURCE,
+        to="ag_access",
+        description="DART access: how easily SMEs reach the agency and its information, in [0, 1].",
+    )
+    risk_assessment: Share = param(
+        0.5,
+        unit="share",
+        source=DART_SOURCE,
+        to="ag_risk",
+        description="DART risk assessment: how well risks are assessed with the SME, in [0, 1].",
+    )
+    transparency: Share = param(
+        0.5,
+        unit="share",
+        source=DART_SOURCE,
+        to="ag_transparency",
+        description="DART transparency: how open the agency is about process and decisions, in "
+        "[0, 1].",
+    )
 
 
 class DigitalisationStep(Strict):
-    date: dt.date = Field(..., strict=False)
-    level: Share
+    date: dt.date = param(
+        ...,
+        strict=False,
+        unit="date",
+        source=DIGITALISATION_SOURCE,
+        feeds="tl_agency_level",
+        description="Date of a change of DIP level.",
+    )
+    level: Share = param(
+        ...,
+        unit="share",
+        source=DIGITALISATION_SOURCE,
+        feeds="tl_agency_level",
+        description="DIP level from that date.",
+    )
 
 
 class Digitalisation(Strict):
-    level: Share = Field(
-        0.0, description="Share of the agency's exchanges it can handle over DIP at the start."
+    level: Share = param(
+        0.0,
+        description="Share of the agency's exchanges it can handle over DIP at the start.",
+        unit="share",
+        source=f"{S003} s4.1.1 ('Before 2010, traditional interaction was used')",
+        feeds="tl_agency_level",
     )
     schedule: list[DigitalisationStep] = Field(
-        default_factory=list, description="Changes of level at dates (for example PSDSP 2021-2025)."
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        description="Changes of level at dates (for example PSDSP 2021-2025).",
     )
 
 
 class Agency(Strict):
-    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
-    description: str = ""
-    focus: FocusArea
-    capacity_per_week: float = Field(
-        5.0, gt=0.0, le=100_000.0, description="Applications it can assess per week."
+    name: str = param(
+        ...,
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        unit="-",
+        source=f"{S003} Table 1 (one agency per focus area)",
+        structural="names the agency (events refer to it)",
+        description="Agency name (unique).",
     )
-    selection_rate: Share = Field(
+    description: str = param(
+        "", unit="-", source="-", structural="free text", description="Free text."
+    )
+    focus: FocusArea = param(
+        ...,
+        unit="-",
+        source=f"{S003} Table 1",
+        feeds=("ag_focus", "agencies_by_focus", "n_agencies_by_focus"),
+        description="Focus area of its programmes (003 Table 1).",
+    )
+    capacity_per_week: float = param(
+        5.0,
+        gt=0.0,
+        le=100_000.0,
+        description="Applications it can assess per week.",
+        unit="applications/week",
+        source=f"about twice the baseline's demand (waits of weeks, not years); {ASSUMED}",
+        to="ag_capacity_per_day",
+        via="per_day_from_per_week",
+    )
+    selection_rate: Share = param(
         0.6,
         description="Approval probability for an average applicant (G2G: 20 of 100, 003 "
         "section 4.1.1).",
+        unit="share",
+        source=f"{S003} s4.1.1 (Gate to Global: 20 of 100); others {ASSUMED}",
+        to="ag_selection",
     )
-    initial_fit: Share = Field(
-        0.7, description="How well its standard offer fits SMEs' needs; scales programme effect."
+    initial_fit: Share = param(
+        0.7,
+        description="How well its standard offer fits SMEs' needs; scales programme effect.",
+        unit="share",
+        source=ASSUMED,
+        to="ag_fit",
     )
     channels: AgencyChannels = Field(default_factory=AgencyChannels)
     bureaucracy: Bureaucracy = Field(default_factory=Bureaucracy)
@@ -752,9 +1250,21 @@ def default_agencies() -> list[Agency]:
 # Events (002, 003)
 # --------------------------------------------------------------------------------------------
 class EventBase(Strict):
-    start: dt.date = Field(..., strict=False)
-    end: dt.date | None = Field(
-        None, strict=False, description="Inclusive end date; none = to the horizon."
+    start: dt.date = param(
+        ...,
+        strict=False,
+        unit="date",
+        source="-",
+        feeds=DATED,
+        description="First day of the event (events before the run apply at its start).",
+    )
+    end: dt.date | None = param(
+        None,
+        strict=False,
+        description="Inclusive end date; none = to the horizon.",
+        unit="date",
+        source="-",
+        feeds=DATED,
     )
 
     @model_validator(mode="after")
@@ -768,17 +1278,47 @@ class MovementControl(EventBase):
     """Pandemic movement-control order (002, 003: COVID-19 MCO)."""
 
     type: Literal["movement_control"]
-    blocked_channels: list[str] = Field(default_factory=lambda: ["face_to_face"])
-    slowed_channels: dict[str, Annotated[float, Field(ge=1.0, le=100.0)]] = Field(
-        default_factory=lambda: {"paper": 3.0, "fax": 2.0}
+    blocked_channels: list[str] = param(
+        default_factory=lambda: ["face_to_face"],
+        unit="channels",
+        source=MCO_SOURCE,
+        to="tl_blocked",
+        via="mask_or",
+        description="Channels that cannot be used.",
     )
-    export_demand: Share = Field(0.6, description="Multiplier on export-opportunity rates.")
-    adoption_push: Share = Field(0.2, description="Added to every SME's intention to adopt DIP.")
-    remote_processing: bool = Field(
+    slowed_channels: dict[str, Annotated[float, Field(ge=1.0, le=100.0)]] = param(
+        default_factory=lambda: {"paper": 3.0, "fax": 2.0},
+        unit="multiplier",
+        source=MCO_SOURCE,
+        to="tl_slow",
+        via="per_channel_mul",
+        description="Latency multiplier per channel.",
+    )
+    export_demand: Share = param(
+        0.6,
+        description="Multiplier on export-opportunity rates.",
+        unit="multiplier",
+        source=MCO_SOURCE,
+        to="tl_demand",
+        via="mul",
+    )
+    adoption_push: Share = param(
+        0.2,
+        description="Added to every SME's intention to adopt DIP.",
+        unit="intention",
+        source=MCO_SOURCE,
+        to="tl_adoption_push",
+        via="add",
+    )
+    remote_processing: bool = param(
         True,
         description="Digitalised agencies keep working remotely during the order: they accept "
         "documents over DIP instead of a physical proposal, and hold site visits by video with "
         "SMEs that use DIP (003 section 4.2: DIP fully used during the pandemic).",
+        unit="-",
+        source=MCO_SOURCE,
+        to="tl_remote",
+        via="or",
     )
 
 
@@ -786,9 +1326,19 @@ class RegulationChange(EventBase):
     """A rule that demands compliance, e.g. the Food Act sugar rule (002)."""
 
     type: Literal["regulation_change"]
-    affected_share: Share = 1.0
-    readiness_penalty: Share = Field(
-        0.3, description="Share of export propensity lost until the SME complies."
+    affected_share: Share = param(
+        1.0,
+        unit="share",
+        source=f"{S002} s IV (Food Act sugar rule); sizes {ASSUMED}",
+        feeds="reg_share",
+        description="Share of SMEs the rule applies to.",
+    )
+    readiness_penalty: Share = param(
+        0.3,
+        description="Share of export propensity lost until the SME complies.",
+        unit="share",
+        source=f"{S002} s IV (Food Act sugar rule); sizes {ASSUMED}",
+        feeds="reg_penalty",
     )
 
 
@@ -796,8 +1346,12 @@ class TaxChange(EventBase):
     """A tax that raises costs, e.g. GST (002)."""
 
     type: Literal["tax_change"]
-    financial_loss: Share = Field(
-        0.1, description="Share of financial accessibility lost at start."
+    financial_loss: Share = param(
+        0.1,
+        description="Share of financial accessibility lost at start.",
+        unit="share",
+        source=f"{S002} s IV (GST raised operating costs); size {ASSUMED}",
+        feeds="tax_loss",
     )
 
 
@@ -805,7 +1359,16 @@ class FreeTradeAgreement(EventBase):
     """CPTPP, RCEP and the like raise export opportunity."""
 
     type: Literal["free_trade_agreement"]
-    opportunity_multiplier: float = Field(1.3, ge=0.0, le=20.0)
+    opportunity_multiplier: float = param(
+        1.3,
+        ge=0.0,
+        le=20.0,
+        unit="multiplier",
+        source=f"{S003} s2.2, s4.3 (CPTPP, RCEP); size {ASSUMED}",
+        to="tl_demand",
+        via="mul",
+        description="Multiplier on export-opportunity rates from the start date.",
+    )
 
 
 class AgencyDigitalisation(EventBase):
@@ -817,8 +1380,21 @@ class AgencyDigitalisation(EventBase):
     """
 
     type: Literal["agency_digitalisation"]
-    agencies: list[str] = Field(default_factory=list, description="Empty = every agency.")
-    level: Share = 1.0
+    agencies: list[str] = param(
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        description="Empty = every agency.",
+        unit="agencies",
+        source=f"{S003} s4.2 (Public Sector Digitalisation Strategic Plan 2021-2025)",
+        feeds="tl_agency_level",
+    )
+    level: Share = param(
+        1.0,
+        unit="share",
+        source=f"{S003} s4.2 (Public Sector Digitalisation Strategic Plan 2021-2025)",
+        feeds="tl_agency_level",
+        description="DIP level of the agencies over the event's dates.",
+    )
 
 
 Event = Annotated[
@@ -833,15 +1409,37 @@ Event = Annotated[
 class Scenario(Strict):
     """A complete simulation scenario. All defaults = the Malaysian F&B baseline."""
 
-    name: str = Field(
+    name: str = param(
         "baseline",
         min_length=1,
+        max_length=MAX_NAME_CHARS,
         pattern=r"^[A-Za-z0-9_\-\.]+$",
         description="Names the results folder: letters, digits, '_', '-' and '.' only.",
+        unit="-",
+        source="-",
+        structural="names the results folder",
     )
-    description: str = ""
-    seed: int = Field(20221116, ge=0, le=2**63 - 1)
-    replications: int = Field(20, ge=1, le=1_000_000)
+    description: str = param(
+        "", unit="-", source="-", structural="free text", description="Free text."
+    )
+    seed: int = param(
+        20221116,
+        ge=0,
+        le=2**63 - 1,
+        unit="-",
+        source="-",
+        structural="seed of the random streams, passed to the engines as is",
+        description="Seed of the random streams; replication r uses child stream r.",
+    )
+    replications: int = param(
+        20,
+        ge=1,
+        le=1_000_000,
+        unit="runs",
+        source="20 keep 95% CIs of shares within about +/-0.01 (docs/model.md)",
+        structural="number of runs of the scenario, not a model parameter",
+        description="Number of stochastic replications.",
+    )
     time: TimeSpec = Field(default_factory=TimeSpec)
     population: Population = Field(default_factory=Population)
     behaviour: Behaviour = Field(default_factory=Behaviour)
@@ -849,8 +1447,10 @@ class Scenario(Strict):
     channels: dict[str, Channel] = Field(default_factory=default_channels, min_length=1)
     programmes: dict[FocusArea, Programme] = Field(default_factory=default_programmes)
     cocreation: CoCreation = Field(default_factory=CoCreation)
-    agencies: list[Agency] = Field(default_factory=default_agencies, min_length=1)
-    events: list[Event] = Field(default_factory=list)
+    agencies: list[Agency] = Field(
+        default_factory=default_agencies, min_length=1, max_length=MAX_ITEMS
+    )
+    events: list[Event] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     @property
     def n_steps(self) -> int:
