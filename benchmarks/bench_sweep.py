@@ -55,7 +55,7 @@ parameters:
   agencies.*.dart.dialogue: {{bounds: [0.1, 0.9]}}
   agencies.*.dart.access: {{bounds: [0.1, 0.9]}}
   agencies.*.bureaucracy.committee_interval_weeks: {{bounds: [0, 13]}}
-  agencies.*.capacity_per_week: {{bounds: [0.5, 10.0], log: true}}
+  agencies.*.capacity_per_week_per_1000_smes: {{bounds: [0.5, 10.0], log: true}}
 """
 
 

@@ -311,8 +311,8 @@ def test_every_parameter_has_a_meaning_and_a_source():
     assert "events[movement_control].export_demand" in paths
     assert [p for p in paths if not next(r for r in rows if r["path"] == p)["source"]] == []
     assert [r["path"] for r in rows if not r["meaning"]] == []
-    row = next(r for r in rows if r["path"] == "agencies[].capacity_per_week")
-    assert row["default"].startswith("training_agency: ") and row["unit"] == "applications/week"
+    row = next(r for r in rows if r["path"] == "agencies[].capacity_per_week_per_1000_smes")
+    assert row["default"].startswith("training_agency: ") and row["unit"] == "applications/week per 1,000 SMEs"
     assert next(r for r in rows if r["path"] == "time.horizon_years")["range"] == "(0, 100]"
 
 

@@ -337,7 +337,8 @@ def test_committee_sitting_every_8_weeks_delays_decisions_against_every_week() -
             150,
             6.0,
             agencies=agencies(
-                capacity_per_week=100.0, bureaucracy={"committee_interval_weeks": weeks}
+                capacity_per_week_per_1000_smes=100.0,
+                bureaucracy={"committee_interval_weeks": weeks},
             ),
         )
         blocks = runs(raw)
@@ -596,7 +597,7 @@ def test_data_collector_records_consistent_series_every_step() -> None:
 
 def test_capacity_queues_appear_when_agencies_are_slow() -> None:
     """With a capacity of 0.05 applications a week, assessments wait in the agency's queue."""
-    raw = small(120, 3.0, agencies=agencies(capacity_per_week=0.05))
+    raw = small(120, 3.0, agencies=agencies(capacity_per_week_per_1000_smes=0.05))
     df = SimsmeModel(raw, seed=1).run().datacollector.get_model_vars_dataframe()
     queues = df[[c for c in df if c.startswith("Queue at ")]].sum(axis=1)
     assert queues.max() > 5

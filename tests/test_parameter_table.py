@@ -108,8 +108,8 @@ def _locate(data: dict[str, Any], steps: tuple[Step, ...]) -> tuple[Any, Any]:
 def _candidates(p: Parameter, value: Any, channels: list[str]) -> list[Any]:
     if isinstance(value, bool):
         return [not value]
-    if isinstance(value, int):
-        return [value * 2, value // 2, value + 1]
+    if isinstance(value, int):  # 0 is a value too (agency_catchment_smes: 0 = n_smes)
+        return [c for c in (value * 2, value // 2, value + 1) if c != value]
     if isinstance(value, float):
         return [value * 1.5 + 0.1, value * 0.5, value * 0.9, value + 0.01, value - 0.01, 1.0, 0.0]
     if isinstance(value, dt.date):

@@ -31,7 +31,7 @@ RUN_FILES = [
     "uptake_by_focus",
 ]
 MAGIC = {"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF"}
-P1, P2 = "channels.whatsapp.latency.median_days", "agencies.*.capacity_per_week"
+P1, P2 = "channels.whatsapp.latency.median_days", "agencies.*.capacity_per_week_per_1000_smes"
 
 
 def write_sweep_folder(

@@ -440,8 +440,8 @@ parameters:
 
 def test_wildcards_expand_over_lists_and_mappings():
     data = Scenario().model_dump(mode="json")
-    assert expand_path(data, "agencies.*.capacity_per_week") == [
-        f"agencies.{i}.capacity_per_week" for i in range(5)
+    assert expand_path(data, "agencies.*.capacity_per_week_per_1000_smes") == [
+        f"agencies.{i}.capacity_per_week_per_1000_smes" for i in range(5)
     ]
     assert len(expand_path(data, "channels.*.latency.median_days")) == 10
     assert expand_path(data, "population.n_smes") == ["population.n_smes"]
@@ -466,7 +466,7 @@ BAD = {
     ),
     "wildcard-path": (
         "parameters: {agencies.*.capacity_per_wek: {values: [1]}}",
-        ["unknown key 'capacity_per_wek'", "did you mean 'capacity_per_week'?"],
+        ["unknown key 'capacity_per_wek'", "did you mean 'capacity_per_week_per_1000_smes'?"],
     ),
     "value": (
         "parameters: {channels.whatsapp.latency.median_days: {values: [1, -2]}}",
@@ -583,8 +583,8 @@ def test_overlapping_and_oversized_parameters_are_refused(tmp_path):
         tmp_path,
         "overlap.yaml",
         "base: base.yaml\nparameters:\n"
-        "  agencies.trade_agency.capacity_per_week: {values: [5, 10]}\n"
-        "  agencies.*.capacity_per_week: {values: [5, 10]}\n",
+        "  agencies.trade_agency.capacity_per_week_per_1000_smes: {values: [5, 10]}\n"
+        "  agencies.*.capacity_per_week_per_1000_smes: {values: [5, 10]}\n",
     )
     with pytest.raises(ScenarioError, match="also sets"):
         load_sweep(overlap)

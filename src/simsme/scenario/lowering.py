@@ -141,7 +141,8 @@ def lower(scenario: Scenario) -> ScenarioArrays:
     names = list(scenario.channels)
     chans = [scenario.channels[n] for n in names]
     n_ch = len(names)
-    ctx = LowerContext(step_days, n_steps, tuple(names), FOCUS_AREAS, RESOURCES)
+    catchment = pop.agency_catchment_smes or n_initial  # what capacities per 1,000 SMEs scale to
+    ctx = LowerContext(step_days, n_steps, tuple(names), FOCUS_AREAS, RESOURCES, catchment)
     cols = table_columns(type(scenario))
     table = {c.name: c.lower(scenario, ctx) for c in cols}
 

@@ -15,7 +15,7 @@ Table 4``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -478,7 +478,7 @@ class ResourceDistribution(Strict):
     )
     concentration: float = param(
         8.0,
-        gt=0.0,
+        ge=0.1,  # a tiny a+b makes the Beta sampler reject for ever (a 20-SME run hung)
         le=1000.0,
         description="Beta concentration a+b (higher = less spread).",
         unit="-",
@@ -561,8 +561,23 @@ class Population(Strict):
         le=1_000_000,
         description="SMEs present at the start of the run.",
         unit="SMEs",
-        source="enough SMEs for stable shares; agency capacities are set for 1,000",
-        feeds=("n_initial", "n_total"),
+        source="a sample size: enough SMEs for stable shares; agency capacities and learning are "
+        "per 1,000 SMEs and scale with it",
+        feeds=("n_initial", "n_total", "ag_capacity_per_day", "learning_rate"),
+    )
+    agency_catchment_smes: int = param(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="SMEs the agencies serve, to which their capacities and learning per 1,000 "
+        "SMEs are scaled; 0 = "
+        "n_smes (the run's SMEs are the whole catchment). Set it only when the run's SMEs are a "
+        "probe into a larger population: the case scenarios' 100 replicas of one firm queue at "
+        "agencies sized for the baseline's 1,000 SMEs.",
+        unit="SMEs",
+        source="0: capacities scale with n_smes (a sample size); the case scenarios set 1,000 "
+        f"(replicas of one firm of {S003} s4.1 in the baseline's ecosystem; {ASSUMED})",
+        feeds=("ag_capacity_per_day", "learning_rate"),
     )
     entrants_per_year: float = param(
         0.0,
@@ -972,10 +987,13 @@ class CoCreation(Strict):
     agency_learning_rate: Share = param(
         0.02,
         description="Share of the gap to a perfect offer (fit 1) closed per co-created "
-        "programme: agencies learn what SMEs need.",
-        unit="share",
+        "programme at 1,000 SMEs: agencies learn what SMEs need. With N SMEs in the catchment "
+        "each programme closes 1 - (1 - this)^(1,000 / N), so the fit after a given share of "
+        "SMEs co-created does not depend on population.n_smes.",
+        unit="share per co-created programme per 1,000 SMEs",
         source=f"{S003} s5, {S000} s V (agencies learn SMEs' needs); {ASSUMED}",
         to="learning_rate",
+        via="share_per_event_per_1000_smes",
     )
 
 
@@ -1178,15 +1196,17 @@ class Agency(Strict):
         feeds=("ag_focus", "agencies_by_focus", "n_agencies_by_focus"),
         description="Focus area of its programmes (003 Table 1).",
     )
-    capacity_per_week: float = param(
+    capacity_per_week_per_1000_smes: float = param(
         5.0,
         gt=0.0,
         le=100_000.0,
-        description="Applications it can assess per week.",
-        unit="applications/week",
+        description="Applications it can assess per week for every 1,000 SMEs of the run "
+        "(population.n_smes): 5,000 SMEs give it five times this capacity, 100 SMEs a tenth "
+        "(fractions kept: the queue runs in days), so n_smes changes precision, not waits.",
+        unit="applications/week per 1,000 SMEs",
         source=f"about twice the baseline's demand (waits of weeks, not years); {ASSUMED}",
         to="ag_capacity_per_day",
-        via="per_day_from_per_week",
+        via="per_day_from_per_week_per_1000_smes",
     )
     selection_rate: Share = param(
         0.6,
@@ -1208,6 +1228,19 @@ class Agency(Strict):
     dart: Dart = Field(default_factory=Dart)
     digitalisation: Digitalisation = Field(default_factory=Digitalisation)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _capacity_is_per_1000_smes(cls, data: Any) -> Any:
+        """The absolute ``capacity_per_week`` of older scenario files did not scale with
+        population.n_smes; say what replaced it instead of a bare unknown key."""
+        if isinstance(data, dict) and "capacity_per_week" in data:
+            raise ValueError(
+                "'capacity_per_week_per_1000_smes' instead of 'capacity_per_week': agency "
+                "capacities are per 1,000 SMEs and scale with population.n_smes (a value meant "
+                "for 1,000 SMEs stays the same; one meant for N SMEs becomes value x 1000 / N)"
+            )
+        return data
+
 
 def default_agencies() -> list[Agency]:
     """One agency per focus area (003 Table 1), moving to DIP in steps (003 sections 4.1.1, 4.2, 5).
@@ -1225,7 +1258,7 @@ def default_agencies() -> list[Agency]:
         DigitalisationStep(date=dt.date(2018, 1, 1), level=1.0),
     ]
     spec = [
-        # name, focus, capacity per week, selection rate, site-visit share, description
+        # name, focus, capacity per week per 1,000 SMEs, selection rate, site-visit share, ...
         ("training_agency", "human_capital", 10.0, 0.8, 0.0, "human capital (e.g. SME Corp)"),
         ("financing_agency", "financing", 8.0, 0.6, 0.3, "access to financing (e.g. SME Bank)"),
         ("trade_agency", "market_access", 1.0, 0.2, 0.0, "market access, Gate-to-Global style"),
@@ -1236,7 +1269,7 @@ def default_agencies() -> list[Agency]:
         Agency(
             name=name,
             focus=focus,
-            capacity_per_week=cap,
+            capacity_per_week_per_1000_smes=cap,
             selection_rate=sel,
             description=desc,
             bureaucracy=Bureaucracy(site_visit_prob=visits),

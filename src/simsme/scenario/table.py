@@ -68,6 +68,7 @@ class LowerContext:
     channels: tuple[str, ...]
     focus_areas: tuple[str, ...]
     resources: tuple[str, ...]
+    n_smes: int = 1000  # the agencies' catchment: what quantities per 1,000 SMEs scale with
 
     def channel_mask(self, names: Sequence[str]) -> np.int64:
         """Bit mask of the named channels (bit i = channel i of the scenario)."""
@@ -106,9 +107,22 @@ def _cumulative(values: list[float], ctx: LowerContext) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
+def _share_per_event(share: float, ctx: LowerContext) -> float:
+    k = 1000.0 / ctx.n_smes
+    return share if k == 1.0 else 1.0 - (1.0 - share) ** k  # 1,000 SMEs: exactly as declared
+
+
 VIA: dict[str, Callable[[Any, LowerContext], Any]] = {
     "days_from_weeks": _scale(7.0),
     "per_day_from_per_week": _scale(7.0, divide=True),
+    # a rate per week per 1,000 SMEs (agency capacities): per day, for the run's n_smes, so the
+    # population size changes the precision of the results, not the regime (docs/model.md s2)
+    "per_day_from_per_week_per_1000_smes": lambda values, ctx: (
+        np.asarray(values, dtype=np.float64) / 7.0 * (ctx.n_smes / 1000.0)
+    ),
+    # a share of a gap closed per event (a co-created programme) at 1,000 SMEs: with N SMEs each
+    # event closes 1 - (1 - share)^(1000 / N), the same gap after the same share of SMEs
+    "share_per_event_per_1000_smes": _share_per_event,
     "log": lambda values, ctx: np.log(values),
     "is_digital": lambda values, ctx: np.array([v == "digital" for v in values]),
     "cumulative": _cumulative,
