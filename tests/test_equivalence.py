@@ -23,12 +23,13 @@ from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from simsme.kernel import engine
 from simsme.model import run_replication
-from simsme.outputs import replication_table, sme_table
+from simsme.outputs import applications_table, replication_table, series_table, sme_table
 from simsme.scenario import load_scenario
 from simsme.scenario.lowering import lower
 
@@ -43,9 +44,17 @@ def test_engines_agree_on_every_scenario(path: Path) -> None:
     scenario = load_scenario(path, [f"population.n_smes={N_SMES}"])
     arrays = lower(scenario)
     reps = np.array(REPLICATIONS)
-    (kernel,) = engine.run_blocks(arrays, reps, scenario.seed, threads=1, block_size=len(reps))
+    (kernel,) = engine.run_blocks(
+        arrays,
+        reps,
+        scenario.seed,
+        threads=1,
+        block_size=len(reps),
+        applications=True,
+        series=True,
+    )
     for row, r in enumerate(REPLICATIONS):
-        mesa = run_replication(arrays, scenario.seed, r)
+        mesa = run_replication(arrays, scenario.seed, r, applications=True, series=True)
         for field in fields(kernel):
             np.testing.assert_array_equal(
                 getattr(kernel, field.name)[row],
@@ -56,8 +65,19 @@ def test_engines_agree_on_every_scenario(path: Path) -> None:
 
     # The same statistics from both engines' tables (one table builder, so this checks that
     # the rows line up: replication, SME and every column).
-    mesa_block = _stack([run_replication(arrays, scenario.seed, r) for r in REPLICATIONS])
+    mesa_block = _stack(
+        [run_replication(arrays, scenario.seed, r, True, True) for r in REPLICATIONS]
+    )
     names = list(scenario.channels)
+    agencies = [a.name for a in scenario.agencies]
+    # the application records and the per-step series (the Mesa DataCollector's) agree too
+    k_apps = applications_table(kernel, names, agencies)
+    pd.testing.assert_frame_equal(k_apps, applications_table(mesa_block, names, agencies))
+    assert len(k_apps) == kernel.applications.sum()
+    pd.testing.assert_frame_equal(
+        series_table(kernel, agencies, names, arrays.step_days),
+        series_table(mesa_block, agencies, names, arrays.step_days),
+    )
     regions = [r.name for r in scenario.population.regions]
     k_smes = sme_table(kernel, arrays, names, regions)
     m_smes = sme_table(mesa_block, arrays, names, regions)
@@ -82,6 +102,9 @@ def test_engines_agree_on_every_scenario(path: Path) -> None:
 
 def _stack(blocks):
     first = blocks[0]
-    return type(first)(
-        **{f.name: np.concatenate([getattr(b, f.name) for b in blocks]) for f in fields(first)}
-    )
+
+    def join(name):
+        parts = [getattr(b, name) for b in blocks]
+        return sum(parts, []) if isinstance(parts[0], list) else np.concatenate(parts)
+
+    return type(first)(**{f.name: join(f.name) for f in fields(first)})

@@ -62,6 +62,7 @@ def test_cli_run_writes_the_results_folder(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [
         ".simsme.json",  # the marker: simsme's record of what it wrote
         ".simsme.lock",
+        "applications.parquet",
         "channel_mix.parquet",
         "manifest.json",
         "replications.parquet",
@@ -213,9 +214,12 @@ def test_finished_run_without_smes_is_completed_when_smes_are_asked_for(tmp_path
 def test_replacing_a_run_leaves_none_of_its_tables(tmp_path):
     out = tmp_path / "r"
     run_scenario(tiny(), out=out, with_smes=True)
-    result = run_scenario(tiny(seed=7), out=out, with_smes=False, force_new=True)
+    result = run_scenario(
+        tiny(seed=7), out=out, with_smes=False, with_applications=False, force_new=True
+    )
     assert result.manifest["seed"] == 7
     assert not (out / "smes.parquet").exists()  # the old run's per-SME table is gone
+    assert not (out / "applications.parquet").exists()
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".simsme")) == [
         "channel_mix.parquet",
         "manifest.json",

@@ -12,15 +12,42 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simsme.scenario.lowering import DAYS_PER_YEAR, ScenarioArrays
+from simsme.mechanisms import records as rec
+from simsme.scenario.lowering import DAYS_PER_YEAR, STAGE_NAMES, STAGE_NONE, ScenarioArrays
 from simsme.scenario.schema import FOCUS_AREAS, SIZE_CLASSES
 
-OUTPUT_VERSION = 2
+OUTPUT_VERSION = 3
 """Version of the output tables' columns and definitions. It is part of every results folder's
 key, so results written under other definitions are never resumed or reused as if current.
 Raise it whenever a column is added, removed or redefined."""
 
 MODES = ("none", "indirect", "direct")
+STAGES: tuple[str, ...] = ("Unaware", "Aware", "Ready", "Exporting")
+"""SME stages, in order (MODEL.md section 2)."""
+OPEN_STAGES: tuple[str, ...] = tuple(STAGE_NAMES[STAGE_NONE + 1 :])
+"""Stages of an open application (submission ... delivery)."""
+
+
+def series_names(agency_names: list[str], channel_names: list[str]) -> list[str]:
+    """Columns of the per-step series (the Mesa model's DataCollector,
+    :mod:`simsme.model.census`; the kernel's :func:`simsme.kernel.census.census_row`)."""
+    return [
+        "Not founded",
+        *STAGES,
+        "New exporters",
+        *[f"Open: {s}" for s in OPEN_STAGES],
+        *[f"{kind} at {name}" for name in agency_names for kind in ("Open", "Queue")],
+        *[f"Applications via {name}" for name in channel_names],
+        "Exchanges",
+        "Digital share",
+    ]
+
+
+def series_width(n_agencies: int, n_channels: int) -> int:
+    """Number of columns of the per-step series."""
+    return 6 + len(OPEN_STAGES) + 2 * n_agencies + n_channels + 2
+
+
 BORN_GLOBAL_YEARS = 3.0  # exporting within 3 years of founding (003; MODEL.md section 6)
 
 
@@ -44,11 +71,33 @@ class RunBlock:
     cocreated: np.ndarray
     aware_step: np.ndarray
     year_channel_applications: np.ndarray  # [B, Y, C]
+    # per replication, its application records (simsme.mechanisms.records): float rows
+    # [applications, RF_ROWS] and int rows [applications, RI_ROWS]; None when not kept
+    app_float: list
+    app_int: list
+    series: np.ndarray  # [B, steps + 1, series columns] (steps + 1 = 0 when not kept)
 
     @classmethod
-    def empty(cls, arrays: ScenarioArrays, replications: np.ndarray) -> RunBlock:
+    def empty(
+        cls,
+        arrays: ScenarioArrays,
+        replications: np.ndarray,
+        applications: bool = False,
+        series: bool = False,
+    ) -> RunBlock:
+        """Zeroed outputs; ``applications`` / ``series``: keep application records / the
+        per-step series too."""
         b, n = len(replications), arrays.n_total
+        kept = [np.zeros((0, rec.RF_ROWS)) if applications else None for _ in range(b)]
+        kept_int = [
+            np.zeros((0, rec.RI_ROWS), np.int32) if applications else None for _ in range(b)
+        ]
+        steps = arrays.n_steps + 1 if series else 0
+        width = series_width(int(getattr(arrays, "n_agencies", 0)), int(arrays.n_channels))
         return cls(
+            app_float=kept,
+            app_int=kept_int,
+            series=np.zeros((b, steps, width)),
             replication=np.asarray(replications, dtype=np.int64),
             export_step=np.full((b, n), -1, np.int32),
             founded_day=np.zeros((b, n)),
@@ -242,3 +291,76 @@ def channel_mix_table(
             "applications": block.year_channel_applications.ravel(),
         }
     )
+
+
+_STAGE_COLUMNS = {
+    "submission": 1,
+    "documents": 2,
+    "assessment": 3,
+    "site_visit": 4,
+    "committee": 5,
+    "notification": 6,
+}
+
+
+def applications_table(
+    block: RunBlock, channel_names: list[str], agency_names: list[str]
+) -> pd.DataFrame:
+    """One row per application per replication (``applications.parquet``).
+
+    Who applied where and for what (SME, agency, focus area), whether the agency handled it over
+    its digital platform (DIP, 003 section 4.2) and whether it was submitted digitally, the
+    channel of the last exchange of each stage that has one (``none`` when no channel worked
+    before the horizon; the committee sits without one), the days spent in each stage (the
+    assessment's days start when the agency's capacity frees up: the wait before is
+    ``days_queue``; 003 section 4.1), the document rounds, the decision (``approved`` /
+    ``rejected`` when notified; ``open at export`` / ``open at horizon`` when the SME's
+    observation ended first) and whether the delivered programme was co-created.
+    """
+    if not block.app_float or block.app_float[0] is None:
+        raise ValueError("this block kept no application records")
+    counts = [len(f) for f in block.app_float]
+    rf = np.concatenate(block.app_float) if counts else np.zeros((0, rec.RF_ROWS))
+    ri = np.concatenate(block.app_int) if counts else np.zeros((0, rec.RI_ROWS), np.int32)
+    channel_labels = ["none", *channel_names]
+    cols: dict[str, object] = {
+        "replication": np.repeat(block.replication, counts),
+        "sme": ri[:, rec.RI_SME],
+        "agency": pd.Categorical.from_codes(ri[:, rec.RI_AGENCY], agency_names),
+        "focus": pd.Categorical.from_codes(ri[:, rec.RI_FOCUS], FOCUS_AREAS),
+        "over_dip": ri[:, rec.RI_DIP].astype(bool),
+        "submitted_digitally": ri[:, rec.RI_DIGITAL].astype(bool),
+        "submitted_week": rf[:, rec.RF_SUBMITTED] / 7.0,
+    }
+    for name, stage in _STAGE_COLUMNS.items():
+        if name in ("assessment", "committee"):
+            continue
+        cols[f"channel_{name}"] = pd.Categorical.from_codes(
+            ri[:, rec.RI_CHANNEL + stage - 1] + 1, channel_labels
+        )
+    cols["document_rounds"] = ri[:, rec.RI_DOCUMENT_ROUNDS]
+    for name, stage in _STAGE_COLUMNS.items():
+        cols[f"days_{name}"] = rf[:, rec.RF_DAYS + stage - 1]
+        if name == "documents":
+            cols["days_queue"] = rf[:, rec.RF_QUEUE]
+    cols["days_to_decision"] = rf[:, rec.RF_CLOSED] - rf[:, rec.RF_SUBMITTED]
+    cols["decision"] = pd.Categorical.from_codes(ri[:, rec.RI_DECISION], rec.DECISIONS)
+    cols["cocreated"] = ri[:, rec.RI_COCREATED].astype(bool)
+    return pd.DataFrame(cols)
+
+
+def series_table(
+    block: RunBlock, agency_names: list[str], channel_names: list[str], step_days: float
+) -> pd.DataFrame:
+    """The per-step series (``series.parquet``): one row per replication and step (step 0 is
+    the initial state, step t the state after the t-th step), the columns of
+    :func:`series_names`."""
+    b, steps, _ = block.series.shape
+    names = series_names(agency_names, channel_names)
+    frame = pd.DataFrame(block.series.reshape(b * steps, -1), columns=names)
+    int_columns = [n for n in names if n != "Digital share"]
+    frame[int_columns] = frame[int_columns].astype(np.int64)
+    frame.insert(0, "replication", np.repeat(block.replication, steps))
+    frame.insert(1, "step", np.tile(np.arange(steps, dtype=np.int32), b))
+    frame.insert(2, "week", frame["step"] * step_days / 7.0)
+    return frame

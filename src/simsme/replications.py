@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from simsme.outputs import RunBlock
+from simsme.mechanisms import records as rec
+from simsme.outputs import RunBlock, series_width
 
 
 def replication_seed_sequence(
@@ -41,18 +42,27 @@ def default_threads() -> int:
     )
 
 
+RECORD_BYTES = 8 * rec.RF_ROWS + 4 * rec.RI_ROWS
+"""Bytes of one application's record (:mod:`simsme.mechanisms.records`)."""
+
+
 def output_bytes_per_sme() -> int:
     """Bytes of raw output (:class:`~simsme.outputs.RunBlock`) per SME per replication."""
     one = RunBlock.empty(SimpleNamespace(n_total=1, n_years=0, n_channels=0), np.zeros(1))
     return sum(
         a.nbytes
         for name, a in vars(one).items()
-        if name not in ("replication", "year_channel_applications")
+        if isinstance(a, np.ndarray) and name not in ("replication", "year_channel_applications")
     )
 
 
 def block_size_for(
-    arrays: Any, replications: int, threads: int, target_bytes: int = 256 * 2**20
+    arrays: Any,
+    replications: int,
+    threads: int,
+    target_bytes: int = 256 * 2**20,
+    applications: bool = False,
+    series: bool = False,
 ) -> int:
     """Replications per block so that one block's raw outputs stay near ``target_bytes``.
 
@@ -60,6 +70,11 @@ def block_size_for(
     ``n_total``, ``n_years`` and ``n_channels`` are read).
     """
     per_rep = arrays.n_total * output_bytes_per_sme() + 4 * arrays.n_years * arrays.n_channels
+    if applications:  # records: about one per SME and year, plus one (kernel.state)
+        per_rep += arrays.n_total * (arrays.n_years + 1) * RECORD_BYTES
+    if series:
+        n_columns = series_width(arrays.n_agencies, arrays.n_channels)
+        per_rep += 8 * (arrays.n_steps + 1) * n_columns
     size = max(1, target_bytes // max(per_rep, 1))
     size = max(size, threads)  # keep every worker busy
     return int(min(replications, size))

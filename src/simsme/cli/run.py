@@ -54,6 +54,19 @@ def run(
     smes: Annotated[
         bool, typer.Option("--smes/--no-smes", help="Write the per-SME table smes.parquet.")
     ] = True,
+    applications: Annotated[
+        bool,
+        typer.Option(
+            "--applications/--no-applications",
+            help="Write applications.parquet, one row per application (stages, channels, days).",
+        ),
+    ] = True,
+    series: Annotated[
+        bool,
+        typer.Option(
+            "--series", help="Write series.parquet, the per-step series (replication x step)."
+        ),
+    ] = False,
     force_new: Annotated[
         bool, typer.Option("--force-new", help="Discard unfinished or different results in --out.")
     ] = False,
@@ -87,6 +100,8 @@ def run(
                 engine=engine,
                 threads=threads,
                 with_smes=smes,
+                with_applications=applications,
+                with_series=series,
                 force_new=force_new,
                 progress=advance,
                 source=str(scenario),

@@ -5,6 +5,10 @@
 * ``smes.parquet``: one row per SME per replication (MODEL.md section 6, per SME);
 * ``replications.parquet``: one row per replication (MODEL.md section 6, per replication);
 * ``channel_mix.parquet``: applications by calendar year and channel, per replication;
+* ``applications.parquet``: one row per application per replication (stages, channels, days,
+  decision; ``--no-applications`` leaves it out);
+* ``series.parquet``: the per-step series of the Mesa model's DataCollector, replication x step
+  (with ``--series``);
 * ``summary.json``: headline figures with 95% confidence intervals across replications;
 * ``manifest.json``: resolved scenario, seed, engine, versions, times and the scenario hash.
 
@@ -32,7 +36,15 @@ import pandas as pd
 
 from simsme import __version__
 from simsme.errors import SimsmeError
-from simsme.outputs import OUTPUT_VERSION, RunBlock, channel_mix_table, replication_table, sme_table
+from simsme.outputs import (
+    OUTPUT_VERSION,
+    RunBlock,
+    applications_table,
+    channel_mix_table,
+    replication_table,
+    series_table,
+    sme_table,
+)
 from simsme.results.chunks import ChunkStore
 from simsme.results.fingerprint import code_fingerprint, git_commit, key_differences, key_digest
 from simsme.results.folder import CHUNKS_DIR, ResultsFolder, read_state
@@ -99,7 +111,10 @@ def chunk_size_for(replications: int, threads: int, arrays: ScenarioArrays | Non
     if arrays is not None:
         from simsme.kernel.engine import block_size_for
 
-        size = min(size, block_size_for(arrays, replications, threads))
+        # sized as if every table were kept (application records, series)
+        size = min(
+            size, block_size_for(arrays, replications, threads, applications=True, series=True)
+        )
     return size
 
 
@@ -126,8 +141,11 @@ def engine_blocks(
     replications: np.ndarray,
     threads: int | None,
     progress: Callable[[int], None] | None,
+    applications: bool = False,
+    series: bool = False,
 ):
-    """Blocks of raw outputs for the given replication indices from the chosen engine."""
+    """Blocks of raw outputs for the given replication indices from the chosen engine
+    (``applications`` / ``series``: with application records / per-step series)."""
     if engine == "kernel":
         from simsme.kernel.engine import run_blocks
 
@@ -138,6 +156,8 @@ def engine_blocks(
             threads=threads,
             block_size=len(replications),
             progress=progress,
+            applications=applications,
+            series=series,
         )
     if engine == "mesa":
         from simsme.model import run_blocks as mesa_blocks
@@ -149,6 +169,8 @@ def engine_blocks(
             workers=threads,
             block_size=len(replications),
             progress=progress,
+            applications=applications,
+            series=series,
         )
     raise SimsmeError(
         f"--engine: '{engine}' is not an engine; expected one of {', '.join(ENGINES)}"
@@ -156,9 +178,15 @@ def engine_blocks(
 
 
 def block_tables(
-    block: RunBlock, scenario: Scenario, arrays: ScenarioArrays, with_smes: bool = True
+    block: RunBlock,
+    scenario: Scenario,
+    arrays: ScenarioArrays,
+    with_smes: bool = True,
+    with_applications: bool = False,
+    with_series: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The output tables of one block of replications."""
+    agencies = [agency.name for agency in scenario.agencies]
     names = list(scenario.channels)
     regions = [region.name for region in scenario.population.regions]
     start_year = scenario.time.start_date.year
@@ -168,6 +196,10 @@ def block_tables(
     }
     if with_smes:
         tables["smes"] = sme_table(block, arrays, names, regions)
+    if with_applications:
+        tables["applications"] = applications_table(block, names, agencies)
+    if with_series:
+        tables["series"] = series_table(block, agencies, names, arrays.step_days)
     return tables
 
 
@@ -180,6 +212,8 @@ def run_scenario(
     force_new: bool = False,
     progress: Callable[[int], None] | None = None,
     source: str | None = None,
+    with_applications: bool = True,
+    with_series: bool = False,
 ) -> RunResult:
     """Run ``scenario.replications`` replications with ``scenario.seed`` into a results folder.
 
@@ -190,6 +224,8 @@ def run_scenario(
     engine: ``"kernel"`` (fast, default) or ``"mesa"`` (reference, agent by agent).
     threads: worker threads (kernel) or processes (Mesa); default all cores.
     with_smes: also write the per-SME table (large for many replications).
+    with_applications: also write ``applications.parquet``, one row per application.
+    with_series: also write ``series.parquet``, the per-step series (replication x step).
     force_new: replace results of other inputs or code in ``out`` (only files simsme wrote).
     progress: called with the number of replications just finished.
     source: where the scenario came from (recorded in the manifest).
@@ -198,6 +234,7 @@ def run_scenario(
     arrays, threads = preflight(scenario, engine, threads)
     key = run_key(scenario, engine)
     tables = ["replications", "channel_mix"] + (["smes"] if with_smes else [])
+    tables += (["applications"] if with_applications else []) + (["series"] if with_series else [])
     with ResultsFolder.open(folder, "run") as results:
         finished = _finished_run(results, key, tables, force_new)
         if finished is not None:
@@ -243,11 +280,23 @@ def _run_into(
         progress(already)
     width = len(str(n))
     for reps in _missing_chunks(done.values(), n, chunk_size_for(n, threads, arrays)):
-        for block in engine_blocks(engine, scenario, arrays, reps, threads, progress):
+        blocks = engine_blocks(
+            engine,
+            scenario,
+            arrays,
+            reps,
+            threads,
+            progress,
+            "applications" in tables,
+            "series" in tables,
+        )
+        for block in blocks:
             first, last = int(block.replication[0]), int(block.replication[-1])
             store.commit(
                 f"{first:0{width}d}",
-                block_tables(block, scenario, arrays, with_smes),
+                block_tables(
+                    block, scenario, arrays, with_smes, "applications" in tables, "series" in tables
+                ),
                 {"first": first, "stop": last + 1},
             )
     _check_coverage(store, n)

@@ -19,10 +19,13 @@ import numpy as np
 from numba import njit
 
 from simsme.errors import SimsmeError
+from simsme.kernel.census import census_row
 from simsme.kernel.params import Params, kernel_params
 from simsme.kernel.pcg64 import check_uniform
 from simsme.kernel.phases import step
 from simsme.kernel.state import (
+    C_N_RECORDS,
+    C_RECORDS_LOST,
     F_FOUNDED_DAY,
     F_WAIT_DAYS,
     I_APPLICATIONS,
@@ -38,10 +41,12 @@ from simsme.kernel.state import (
     L_CHANNELS,
     L_CHANNELS_USED,
     init_state,
+    record_capacity,
     state_bytes_per_sme,
 )
 from simsme.outputs import RunBlock
 from simsme.replications import (  # noqa: F401  (re-exported: shared with the Mesa engine)
+    RECORD_BYTES,
     block_size_for,
     default_threads,
     output_bytes_per_sme,
@@ -71,17 +76,29 @@ def run_replication(
     cocreated,
     aware_step,
     year_channel_applications,
+    record_capacity,
+    series,
 ):
     """Simulate one replication and write its outputs into row ``b`` of the block arrays.
 
     ``rng`` is the replication's PCG64 generator (:func:`replication_rng`), ``p`` the lowered
     scenario (for the population draw), ``kp`` its kernel view
-    (:func:`~simsme.kernel.params.kernel_params`). Returns False when a count does not fit the
-    output's integer type (then the block must not be used).
+    (:func:`~simsme.kernel.params.kernel_params`). ``record_capacity``: application records to
+    keep (0: none); ``series``: the block's per-step series, filled when it has steps
+    (:func:`~simsme.kernel.census.census_row`).
+
+    Returns ``(fits, records' float rows, records' int rows, applications not recorded)``;
+    ``fits`` is False when a count does not fit the output's integer type (then the block must
+    not be used).
     """
-    s = init_state(rng, p)
+    s = init_state(rng, p, record_capacity)
+    keep_series = series.shape[1] > 0
+    if keep_series:
+        census_row(kp, s, 0, True, series[b, 0])
     for t in range(kp.n_steps):
         step(kp, s, t, rng)
+        if keep_series:
+            census_row(kp, s, t, False, series[b, t + 1])
     sf, si, sl = s.sf, s.si, s.sl
     for i in range(kp.n_total):
         export_step[b, i] = si[I_EXPORT_STEP, i]
@@ -107,10 +124,27 @@ def run_replication(
             if counts[y, c] > limit:
                 fits = False
             year_channel_applications[b, y, c] = min(counts[y, c], limit)
-    return fits
+    n = s.c[C_N_RECORDS]
+    return fits, s.rec_f[:n].copy(), s.rec_i[:n].copy(), s.c[C_RECORDS_LOST]
 
 
 def _run_into(block: RunBlock, row: int, arrays: ScenarioArrays, params: Params, seed) -> bool:
+    """Run the replication of row ``row``; when it makes more applications than its records
+    can hold, run it again (the same draws) with room for all of them."""
+    keep = block.app_float[row] is not None
+    capacity = record_capacity(arrays.n_total, arrays.n_steps, arrays.step_days) if keep else 0
+    while True:
+        fits, rec_f, rec_i, lost = _run_once(block, row, arrays, params, seed, capacity)
+        if not keep or lost == 0:
+            break
+        capacity = len(rec_f) + int(lost)
+    if keep:
+        block.app_float[row] = rec_f
+        block.app_int[row] = rec_i
+    return fits
+
+
+def _run_once(block: RunBlock, row: int, arrays, params, seed, capacity: int):
     rng = replication_rng(seed, int(block.replication[row]))
     return run_replication(
         rng,
@@ -132,6 +166,8 @@ def _run_into(block: RunBlock, row: int, arrays: ScenarioArrays, params: Params,
         block.cocreated,
         block.aware_step,
         block.year_channel_applications,
+        capacity,
+        block.series,
     )
 
 
@@ -149,6 +185,8 @@ def memory_needed(arrays: ScenarioArrays, block_size: int, threads: int) -> int:
     )
     state = n * state_bytes_per_sme(n_channels, float(arrays.mean_degree))
     state += 8 * int(arrays.n_years) * n_channels
+    # each thread's application records (kept or not, sized as when kept) and their copy
+    state += 2 * record_capacity(n, n_steps, float(arrays.step_days)) * RECORD_BYTES
     params = 8 * n_steps * (n_agencies + n_channels + 3)
     per_rep = n * output_bytes_per_sme() + 4 * int(arrays.n_years) * n_channels
     return threads * state + params + 2 * int(block_size) * per_rep
@@ -182,6 +220,8 @@ def run_blocks(
     threads: int | None = None,
     block_size: int | None = None,
     progress: Callable[[int], None] | None = None,
+    applications: bool = False,
+    series: bool = False,
 ) -> Iterator[RunBlock]:
     """Run replications on the kernel, yielding blocks of raw outputs in replication order.
 
@@ -197,6 +237,8 @@ def run_blocks(
     block_size: replications per yielded block (default: bounded memory, see
         :func:`block_size_for`).
     progress: called with the number of replications finished, as they finish.
+    applications: keep every application's record (``RunBlock.app_float`` / ``app_int``).
+    series: keep the per-step series (``RunBlock.series``).
     """
     reps = (
         np.arange(replications)
@@ -204,7 +246,9 @@ def run_blocks(
         else np.asarray(replications, dtype=np.int64)
     )
     threads = threads or default_threads()
-    block_size = block_size or block_size_for(arrays, len(reps), threads)
+    block_size = block_size or block_size_for(
+        arrays, len(reps), threads, applications=applications, series=series
+    )
     check_memory(arrays, block_size, threads)
     check_uniform()
     params = kernel_params(arrays)
@@ -216,7 +260,7 @@ def run_blocks(
         return fits
 
     def submit(start: int) -> tuple[RunBlock, list[Future]]:
-        block = RunBlock.empty(arrays, reps[start : start + block_size])
+        block = RunBlock.empty(arrays, reps[start : start + block_size], applications, series)
         return block, [pool.submit(work, block, row) for row in range(len(block.replication))]
 
     starts = iter(range(0, len(reps), block_size))

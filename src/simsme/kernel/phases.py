@@ -69,11 +69,14 @@ from simsme.kernel.state import (
     F_VALUE,
     F_WAIT_DAYS,
     G_DISSEMINATION_HAZARD,
+    G_EXCHANGES,
     G_PUBLIC_QA,
     G_PUBLIC_QA_LAST,
     G_SCRATCH,
+    G_STEP_APPLICATIONS,
     I_ADOPT_CLASS,
     I_ADOPT_STAMP,
+    I_APP_RECORD,
     I_APP_STAGE,
     I_AWARE,
     I_AWARE_NEIGHBOURS,
@@ -97,6 +100,7 @@ from simsme.mechanisms import (
     events,
     export,
     process,
+    records,
     support,
 )
 from simsme.mechanisms.draws import uniform
@@ -372,6 +376,9 @@ def enter_exports(p, s, t, rng):
     stamp, bound = si[I_EXPORT_STAMP], sf[F_EXPORT_PBAR]
     resources = sf[F_RESOURCES : F_RESOURCES + 6]
     mode, markets, export_step = si[I_MODE], si[I_MARKETS], si[I_EXPORT_STEP]
+    app_stage, wait, submitted = si[I_APP_STAGE], sf[F_WAIT_DAYS], sf[F_APP_SUBMITTED]
+    record_of = si[I_APP_RECORD]
+    end_day = (t + 1) * p.step_days  # the first export ends the SME's observation (outputs.py)
     direct_threshold, direct_steepness = p.direct_threshold, p.direct_steepness
     extra_markets = p.extra_markets
     active, changed = s.active, s.changed
@@ -424,6 +431,13 @@ def enter_exports(p, s, t, rng):
                 extra_markets,
             )
             export_step[i] = t
+            # an application still with the agency closes with the observation: charge its wait
+            wait[i] += process.wait_at_end(app_stage[i], submitted[i], end_day)
+            r = record_of[i]
+            if r >= 0:
+                records.close_open(
+                    s.rec_f[r], s.rec_i[r], app_stage[i], end_day, records.OPEN_AT_EXPORT
+                )
             changed[n_changed] = i
             n_changed += 1
     exported, indptr, neighbours = si[I_EXPORTED], s.indptr, s.neighbours
@@ -454,9 +468,15 @@ def observe(p, s, t, rng):
     if t == p.n_steps - 1:
         horizon = p.n_steps * p.step_days
         wait, submitted = s.sf[F_WAIT_DAYS], s.sf[F_APP_SUBMITTED]
+        record_of = s.si[I_APP_RECORD]
         for i in range(p.n_total):
-            if process.in_process(stage[i]) and not exported[i]:
-                wait[i] += horizon - submitted[i]
+            if not exported[i]:
+                wait[i] += process.wait_at_end(stage[i], submitted[i], horizon)
+                r = record_of[i]
+                if r >= 0:
+                    records.close_open(
+                        s.rec_f[r], s.rec_i[r], stage[i], horizon, records.OPEN_AT_HORIZON
+                    )
     elif p.n_total > p.n_initial:
         update_active(s, t + 1)  # entrants may be founded
     elif s.c[C_NEW_EXPORTERS] > 0:
@@ -473,6 +493,10 @@ def observe(p, s, t, rng):
 @njit(**KERNEL)
 def step(p, s, t, rng):
     """One step: the nine phases in the order of MODEL.md section 3."""
+    exchanges, step_applications = s.g[G_EXCHANGES], s.g[G_STEP_APPLICATIONS]
+    for c in range(p.n_channels):  # per-step counters of the series (kernel/census.py)
+        exchanges[c] = 0.0
+        step_applications[c] = 0.0
     apply_events(p, s, t, rng)
     disseminate(p, s, t, rng)
     adopt_channels(p, s, t, rng)

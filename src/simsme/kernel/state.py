@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from simsme import rules
-from simsme.mechanisms import capabilities, export, population
+from simsme.mechanisms import capabilities, export, population, records
 
 # rows of State.sf: float64 [F_ROWS, N]
 F_DOWNTIME = 0
@@ -77,7 +77,8 @@ I_ADOPT_CLASS = 22
 I_EXPORT_STAMP = 23
 I_APPLICATIONS = 24  # five rows, by focus area
 I_APPROVALS = 29  # five rows, by focus area
-I_ROWS = 34
+I_APP_RECORD = 34  # row of the open application's record in State.rec_f / rec_i (-1: none)
+I_ROWS = 35
 
 # rows of State.sl: int64 [L_ROWS, N]
 L_CHANNELS = 0  # bit mask of channels the SME uses
@@ -91,7 +92,9 @@ G_DISSEMINATION_HAZARD = 2
 G_PUBLIC_QA = 3  # public exchanges this step
 G_PUBLIC_QA_LAST = 4  # ... and in the previous step
 G_SCRATCH = 5
-G_ROWS = 6
+G_EXCHANGES = 6  # exchanges with agencies per channel this step (submissions included)
+G_STEP_APPLICATIONS = 7  # applications submitted per channel this step
+G_ROWS = 8
 
 # entries of State.c: int64 counters
 C_N_ACTIVE = 0  # SMEs in State.active (founded, not exported)
@@ -100,7 +103,9 @@ C_AWARE_EPOCH = 2
 C_ADOPT_EPOCH = 3
 C_EXPORT_EPOCH = 4
 C_NEW_EXPORTERS = 5  # SMEs that exported this step
-C_ROWS = 6
+C_N_RECORDS = 6  # application records written (simsme.mechanisms.records)
+C_RECORDS_LOST = 7  # applications without a record: State.rec_f was full
+C_ROWS = 8
 
 STALE = -1
 
@@ -119,6 +124,8 @@ class State(NamedTuple):
     active: np.ndarray  # [N] int64, founded non-exporters in index order (first c[C_N_ACTIVE])
     changed: np.ndarray  # [N] int64, news to pass on to neighbours after a phase
     year_channel_applications: np.ndarray  # [Y, C] int64
+    rec_f: np.ndarray  # [capacity, RF_ROWS] float64, application records (mechanisms.records)
+    rec_i: np.ndarray  # [capacity, RI_ROWS] int32
 
 
 def state_bytes_per_sme(n_channels: int, mean_degree: float) -> int:
@@ -131,10 +138,12 @@ def state_bytes_per_sme(n_channels: int, mean_degree: float) -> int:
 
 
 @njit(cache=True)
-def init_state(rng, p):
+def init_state(rng, p, record_capacity=0):
     """Draw the initial population of one replication (MODEL.md section 5).
 
-    ``p`` is the lowered scenario (:class:`~simsme.scenario.lowering.ScenarioArrays`).
+    ``p`` is the lowered scenario (:class:`~simsme.scenario.lowering.ScenarioArrays`);
+    ``record_capacity``: how many application records to keep (applications past it are
+    counted in ``c[C_RECORDS_LOST]``, never silently dropped).
     """
     n = p.n_total
     C = p.n_channels
@@ -152,6 +161,8 @@ def init_state(rng, p):
         np.zeros(n, np.int64),
         np.zeros(n, np.int64),
         np.zeros((p.n_years, C), np.int64),
+        np.zeros((record_capacity, records.RF_ROWS)),
+        np.zeros((record_capacity, records.RI_ROWS), np.int32),
     )
     sf, si, sl = s.sf, s.si, s.sl
     size_class, region, found_step = si[I_SIZE_CLASS], si[I_REGION], si[I_FOUND_STEP]
@@ -209,6 +220,7 @@ def init_state(rng, p):
         si[I_EXPORT_STEP, i] = -1
         si[I_AWARE_STEP, i] = -1
         si[I_APP_AGENCY, i] = -1
+        si[I_APP_RECORD, i] = -1
         si[I_AWARE_STAMP, i] = STALE
         si[I_ADOPT_STAMP, i] = STALE
         si[I_EXPORT_STAMP, i] = STALE
@@ -232,3 +244,23 @@ def update_active(s, t):
                 n_active += 1
     s.c[C_N_ACTIVE] = n_active
     s.c[C_N_FOUNDED] = n_founded
+
+
+@njit(inline="always")
+def new_record(s):
+    """Row of ``s.rec_f`` / ``s.rec_i`` for a new application's record, or -1 when they are
+    full (the application is then counted in ``c[C_RECORDS_LOST]``)."""
+    r = s.c[C_N_RECORDS]
+    if r < s.rec_f.shape[0]:
+        s.c[C_N_RECORDS] = r + 1
+        return r
+    s.c[C_RECORDS_LOST] += 1
+    return -1
+
+
+def record_capacity(n_total: int, n_steps: int, step_days: float) -> int:
+    """Application records to keep per replication at first: one per SME and year of the run
+    plus one per SME (the baseline makes about seven per SME in fifteen years). A replication
+    that makes more is run again with room for all of them (:mod:`simsme.kernel.engine`)."""
+    years = n_steps * step_days / 365.25
+    return int(n_total) * (int(np.ceil(years)) + 1)

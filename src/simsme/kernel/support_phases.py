@@ -60,14 +60,17 @@ from simsme.kernel.state import (
     F_WAIT_DAYS,
     G_AGENCY_FIT,
     G_AGENCY_FREE_DAY,
+    G_EXCHANGES,
     G_PUBLIC_QA,
     G_SCRATCH,
+    G_STEP_APPLICATIONS,
     I_ADOPT_STAMP,
     I_APP_AGENCY,
     I_APP_APPROVED,
     I_APP_DIGITAL,
     I_APP_FOCUS,
     I_APP_OFFER_DIGITAL,
+    I_APP_RECORD,
     I_APP_SITE_VISIT,
     I_APP_STAGE,
     I_APPLICATIONS,
@@ -79,12 +82,14 @@ from simsme.kernel.state import (
     L_CHANNELS,
     L_CHANNELS_USED,
     STALE,
+    new_record,
 )
 from simsme.mechanisms import (
     delivery,
     draws,
     exchange,
     process,
+    records,
     support,
 )
 from simsme.mechanisms.exchange import SITE_VISIT
@@ -131,6 +136,8 @@ def seek_support(p, s, t, rng):
     )
     channels, channels_used = sl[L_CHANNELS], sl[L_CHANNELS_USED]
     public_qa, weights = s.g[G_PUBLIC_QA], s.g[G_SCRATCH]
+    exchanges, step_applications = s.g[G_EXCHANGES], s.g[G_STEP_APPLICATIONS]
+    record_of, rec_f, rec_i = si[I_APP_RECORD], s.rec_f, s.rec_i
     applications, year_channel = (
         si[I_APPLICATIONS : I_APPLICATIONS + 5],
         s.year_channel_applications,
@@ -215,6 +222,12 @@ def seek_support(p, s, t, rng):
         if digital[c]:
             n_digital[i] += 1
         year_channel[year, c] += 1
+        exchanges[c] += 1.0
+        step_applications[c] += 1.0
+        r = new_record(s)
+        record_of[i] = r
+        if r >= 0:
+            records.open_record(rec_f[r], rec_i[r], i, a, f, offer, app_digital[i], c, day)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +257,8 @@ def process_applications(p, s, t, rng):
         sf[F_APP_SUBMITTED],
         sf[F_NEXT_APPLY],
     )
-    free_day, public_qa = s.g[G_AGENCY_FREE_DAY], s.g[G_PUBLIC_QA]
+    free_day, public_qa, exchanges = s.g[G_AGENCY_FREE_DAY], s.g[G_PUBLIC_QA], s.g[G_EXCHANGES]
+    record_of, rec_f, rec_i = si[I_APP_RECORD], s.rec_f, s.rec_i
     ag, ag_accept, ch, ch_order, prog = p.ag, p.ag_accept, p.ch, p.ch_order, p.prog
     tl_blocked, tl_slow, tl_remote, step_days = (
         p.tl_blocked,
@@ -262,6 +276,7 @@ def process_applications(p, s, t, rng):
         while stage[i] != STAGE_NONE and stage[i] != STAGE_DELIVERY and due[i] < end:
             a = agency[i]
             day = due[i]
+            old_stage = stage[i]
             (
                 stage[i],
                 due[i],
@@ -293,6 +308,17 @@ def process_applications(p, s, t, rng):
                 prog[PR_DURATION_DAYS, focus[i]],
             )
             wait[i] += waited
+            r = record_of[i]
+            if r >= 0:
+                records.leave_stage(
+                    rec_f[r],
+                    rec_i[r],
+                    old_stage,
+                    stage[i],
+                    day,
+                    due[i],
+                    ag[AG_DESK_DAYS, a] * ag[AG_STAGE_FACTOR, a],
+                )
             if stage[i] == STAGE_NONE:  # rejected: the SME may apply again after the cooldown
                 next_apply[i] = day + cooldown
             if purpose != NO_EXCHANGE:
@@ -324,8 +350,11 @@ def process_applications(p, s, t, rng):
                 )
                 if c >= 0:
                     channels_used[i] |= np.int64(1) << c
+                    exchanges[c] += 1.0
                     if purpose != SITE_VISIT:
                         public_qa[c] += ch[CH_VISIBILITY, c]
+                if r >= 0:
+                    records.note_channel(rec_i[r], stage[i], c)
                 due[i] = day + days
 
 
@@ -361,6 +390,7 @@ def deliver_programmes(p, s, t, rng):
         sf[F_NEXT_APPLY],
     )
     adopt_stamp, export_stamp = si[I_ADOPT_STAMP], si[I_EXPORT_STAMP]
+    record_of, rec_i = si[I_APP_RECORD], s.rec_i
     channels, fit = s.sl[L_CHANNELS], s.g[G_AGENCY_FIT]
     ag, ag_accept, prog, richness = p.ag, p.ag_accept, p.prog, p.ch[CH_RICHNESS]
     bonus, gain, learning_rate, cooldown = (
@@ -396,6 +426,8 @@ def deliver_programmes(p, s, t, rng):
             programme_until[i],
         )
         penalty[i] = delivery.penalty_after(prog[PR_CLEARS, f], penalty[i])
+        if record_of[i] >= 0:
+            records.note_cocreated(rec_i[record_of[i]], cocreated)
         if cocreated:
             cocreated_count[i] += 1
             external[i] = rules.external_sourcing(strength[i], cocreated_count[i], gain)

@@ -18,7 +18,9 @@ with its source cited in its docstring, in the module of its concept:
 * :mod:`~simsme.mechanisms.delivery`: a programme's delivery and co-creation;
 * :mod:`~simsme.mechanisms.capabilities`: resources and the co-innovation path;
 * :mod:`~simsme.mechanisms.export`: export opportunities, mode and markets;
-* :mod:`~simsme.mechanisms.draws`: the random draws they share.
+* :mod:`~simsme.mechanisms.draws`: the random draws they share;
+* :mod:`~simsme.mechanisms.records`: not behaviour but bookkeeping, the record of an
+  application's stages that both engines keep for ``applications.parquet``.
 
 The numba kernel (:mod:`simsme.kernel.phases`) compiles and inlines them; the Mesa engine
 (:mod:`simsme.model`) runs the same definitions in the interpreter

@@ -41,6 +41,18 @@ def in_process(stage):
 
 
 @njit(inline="always")
+def wait_at_end(stage, submitted_day, day):
+    """Days the SME has waited on an application when its observation ends on ``day`` (its
+    first export, or the horizon): from submission if the application is still with the agency
+    (:func:`in_process`), else 0 (a notified application was charged by :func:`advance`). Both
+    ends of observation charge it, so no wait on the agencies goes uncounted (MODEL.md section
+    6, weeks waiting; 003 section 4.1)."""
+    if in_process(stage):
+        return day - submitted_day
+    return 0.0
+
+
+@njit(inline="always")
 def queue_for_assessment(day, free_day, capacity_per_day):
     """The agency's capacity queue: an application whose documents are complete on ``day`` is
     assessed when the assessors are next free; each takes 1 / capacity days of their time.

@@ -22,7 +22,7 @@ from simsme.model.application import (
     STAGE_NONE,
     Application,
 )
-from simsme.model.mechanisms import delivery, exchange, process
+from simsme.model.mechanisms import delivery, exchange, process, records
 from simsme.scenario.lowering import P_FOLLOW_UP
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,8 +116,10 @@ class ServiceProvider(mesa.Agent):
             model.documents_mask,
             p.step_days,
         )
+        records.note_channel(application.ri, application.stage, c)
         if c >= 0:
             sme.use_channel(c)
+            model.exchanges[c] += 1
             if purpose != SITE_VISIT:
                 model.public_qa[c] += model.visibility[c]
         return days
@@ -138,6 +140,7 @@ class ServiceProvider(mesa.Agent):
         p = model.p
         sme = application.sme
         day = application.due_day
+        old_stage = application.stage
         (
             application.stage,
             application.due_day,
@@ -169,6 +172,15 @@ class ServiceProvider(mesa.Agent):
             p.prog_duration_days[application.focus],
         )
         sme.wait_days += waited
+        records.leave_stage(
+            application.rf,
+            application.ri,
+            old_stage,
+            application.stage,
+            day,
+            application.due_day,
+            self.desk_review_days * self.stage_factor,
+        )
         if application.stage == STAGE_NONE:  # rejected
             sme.close_application(day)
         elif purpose != NO_EXCHANGE:
@@ -194,6 +206,7 @@ class ServiceProvider(mesa.Agent):
             sme.channels & self.accepts[P_FOLLOW_UP],
             model.richness,
         )
+        records.note_cocreated(application.ri, cocreated)
         sme.complete_programme(application, self.fit, cocreated)
         if cocreated:
             self.learn()

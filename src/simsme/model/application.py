@@ -8,10 +8,12 @@ codes are the ones the kernel uses (:mod:`simsme.scenario.lowering`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from simsme.model.mechanisms import process
+import numpy as np
+
+from simsme.model.mechanisms import process, records
 from simsme.scenario.lowering import (
     STAGE_ASSESSMENT,
     STAGE_COMMITTEE,
@@ -60,6 +62,9 @@ class Application:
     digital: bool = False  # submitted over a digital channel (co-creation needs DIP)
     site_visit: bool = False  # the assessment needs a site visit
     approved: bool = False  # the committee's decision
+    # its record for applications.parquet (simsme.mechanisms.records)
+    rf: np.ndarray = field(default_factory=lambda: np.zeros(records.RF_ROWS))
+    ri: np.ndarray = field(default_factory=lambda: np.zeros(records.RI_ROWS, np.int32))
 
     @property
     def stage_name(self) -> str:

@@ -11,9 +11,13 @@ One pass over the SMEs after each step (and once at construction, for the initia
 - per agency, ``Open at <agency>`` (applications submitted and not yet notified: the agency's
   caseload) and ``Queue at <agency>`` (documents complete, waiting for the agency's capacity to
   start the assessment);
-- applications submitted in the step by channel, ``Applications via <channel>``, and the
-  ``Digital share`` of them (NaN in a step without applications). These are the channels
-  recorded in the raw outputs (``year_channel_applications``, MODEL.md section 6).
+- applications submitted in the step by channel, ``Applications via <channel>`` (the channels
+  recorded in the raw outputs, ``year_channel_applications``, MODEL.md section 6); all
+  ``Exchanges`` with agencies in the step (submissions, document rounds, site visits,
+  notifications: 003 Table 4) and the ``Digital share`` of them (NaN in a step without any).
+
+The numba kernel computes the same row from its state (:func:`simsme.kernel.census.census_row`),
+which ``simsme run --series`` writes as ``series.parquet`` for either engine.
 
 Every series is a model reporter, so ``model.datacollector.get_model_vars_dataframe()`` has one
 row per step (row 0: the initial state).
@@ -27,16 +31,13 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
+from simsme.outputs import OPEN_STAGES, STAGES, series_names
 from simsme.scenario.lowering import STAGE_ASSESSMENT, STAGE_NAMES, STAGE_NONE
 
 if TYPE_CHECKING:  # pragma: no cover
     from simsme.model.model import SimsmeModel
 
-STAGES: tuple[str, ...] = ("Unaware", "Aware", "Ready", "Exporting")
-"""SME stages, in order (MODEL.md section 2)."""
-
-OPEN_STAGES: tuple[str, ...] = tuple(STAGE_NAMES[STAGE_NONE + 1 :])
-"""Stages of an open application (submission ... delivery)."""
+__all__ = ["OPEN_STAGES", "STAGES", "make_datacollector", "stage_of", "take_census"]
 
 
 def stage_of(sme: Any, day: float) -> str:
@@ -85,8 +86,10 @@ def take_census(model: SimsmeModel) -> dict[str, float]:
     new = model.year_channel_applications.sum(axis=0) - model.applications_before_step
     for c, name in enumerate(model.channel_names):
         out[f"Applications via {name}"] = int(new[c])
-    total = int(new.sum())
-    digital = int(new[np.asarray(p.ch_digital, dtype=bool)].sum())
+    exchanges = model.exchanges if model.steps else [0] * p.n_channels
+    total = sum(exchanges)
+    digital = sum(n for n, d in zip(exchanges, p.ch_digital, strict=True) if d)
+    out["Exchanges"] = total
     out["Digital share"] = digital / total if total else math.nan
     return out
 
@@ -102,15 +105,7 @@ def make_datacollector(model: SimsmeModel) -> mesa.DataCollector:
 
 
 def _series_names(model: SimsmeModel) -> list[str]:
-    return [
-        "Not founded",
-        *STAGES,
-        "New exporters",
-        *[f"Open: {s}" for s in OPEN_STAGES],
-        *[f"{kind} at {name}" for name in model.agency_names for kind in ("Open", "Queue")],
-        *[f"Applications via {name}" for name in model.channel_names],
-        "Digital share",
-    ]
+    return series_names(model.agency_names, model.channel_names)
 
 
 def ttfe_so_far(model: SimsmeModel) -> tuple[np.ndarray, np.ndarray]:

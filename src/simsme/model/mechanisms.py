@@ -21,6 +21,7 @@ from simsme.mechanisms import exchange as _exchange
 from simsme.mechanisms import export as _export
 from simsme.mechanisms import population as _population
 from simsme.mechanisms import process as _process
+from simsme.mechanisms import records as _records
 from simsme.mechanisms import support as _support
 from simsme.mechanisms.python import as_python
 
@@ -35,4 +36,5 @@ events = as_python(_events)
 export = as_python(_export)
 population = as_python(_population)
 process = as_python(_process)
+records = as_python(_records)
 support = as_python(_support)

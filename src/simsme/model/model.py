@@ -41,10 +41,10 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from simsme.model.agency import ServiceProvider
-from simsme.model.application import STAGE_DELIVERY
+from simsme.model.application import STAGE_DELIVERY, Application
 from simsme.model.census import make_datacollector, take_census, ttfe_so_far
 from simsme.model.levers import apply_levers
-from simsme.model.mechanisms import awareness, export, population, rules
+from simsme.model.mechanisms import awareness, export, population, process, records, rules
 from simsme.model.sme import N_FOCUS, SME
 from simsme.outputs import RunBlock
 from simsme.replications import replication_seed_sequence
@@ -213,6 +213,10 @@ class SimsmeModel(mesa.Model):
         self.public_qa_last = [0.0] * p.n_channels
         self.year_channel_applications = np.zeros((p.n_years, p.n_channels), np.int32)
         self.applications_before_step = np.zeros(p.n_channels, np.int64)
+        # exchanges with agencies per channel in the current step (submissions included)
+        self.exchanges = [0] * p.n_channels
+        # every application submitted, in order, with its record (simsme.mechanisms.records)
+        self.submitted: list[Application] = []
         self._census: tuple[int, dict[str, float]] | None = None
         self.datacollector: mesa.DataCollector | None = None
         if collect:
@@ -277,6 +281,7 @@ class SimsmeModel(mesa.Model):
             return
         self.t = self.steps - 1  # Mesa counts the step before calling this method
         self.applications_before_step = self.year_channel_applications.sum(axis=0)
+        self.exchanges = [0] * self.p.n_channels
         self.apply_events()
         self.disseminate()
         self.adopt_channels()
@@ -503,8 +508,17 @@ class SimsmeModel(mesa.Model):
             horizon = p.n_steps * p.step_days
             for sme in self.smes:
                 application = sme.application
-                if application is not None and application.in_process and not sme.exported:
-                    sme.wait_days += horizon - application.submitted_day
+                if application is not None and not sme.exported:
+                    sme.wait_days += process.wait_at_end(
+                        application.stage, application.submitted_day, horizon
+                    )
+                    records.close_open(
+                        application.rf,
+                        application.ri,
+                        application.stage,
+                        horizon,
+                        records.OPEN_AT_HORIZON,
+                    )
             self.running = False
 
     # -----------------------------------------------------------------------------------------
@@ -529,3 +543,10 @@ class SimsmeModel(mesa.Model):
         block.cocreated[row, :] = [s.cocreations for s in smes]
         block.aware_step[row, :] = [s.aware_step for s in smes]
         block.year_channel_applications[row, :, :] = self.year_channel_applications
+        if block.app_float[row] is not None:
+            block.app_float[row] = np.array(
+                [a.rf for a in self.submitted], dtype=np.float64
+            ).reshape(-1, records.RF_ROWS)
+            block.app_int[row] = np.array([a.ri for a in self.submitted], dtype=np.int32).reshape(
+                -1, records.RI_ROWS
+            )

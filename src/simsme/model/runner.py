@@ -23,7 +23,7 @@ import mesa
 import numpy as np
 
 from simsme.model.model import SimsmeModel
-from simsme.outputs import RunBlock
+from simsme.outputs import RunBlock, series_names
 from simsme.replications import block_size_for, default_threads, replication_rng
 from simsme.scenario.lowering import ScenarioArrays, lower
 from simsme.scenario.schema import Scenario
@@ -40,13 +40,20 @@ def run_replication(
     scenario: Scenario | ScenarioArrays,
     seed: int | np.random.SeedSequence,
     replication: int = 0,
+    applications: bool = False,
+    series: bool = False,
 ) -> RunBlock:
-    """Run one replication in this process and return its outputs as a one-row block."""
+    """Run one replication in this process and return its outputs as a one-row block
+    (``applications`` / ``series``: with its application records / its DataCollector's
+    per-step series, as the kernel's :func:`simsme.kernel.engine.run_blocks`)."""
     arrays = _arrays(scenario)
-    model = SimsmeModel(arrays, rng=replication_rng(seed, replication), collect=False)
+    model = SimsmeModel(arrays, rng=replication_rng(seed, replication), collect=series)
     model.run()
-    block = RunBlock.empty(arrays, np.array([replication]))
+    block = RunBlock.empty(arrays, np.array([replication]), applications, series)
     model.write_outputs(block, 0)
+    if series:
+        frame = model.datacollector.get_model_vars_dataframe()
+        block.series[0] = frame[series_names(model.agency_names, model.channel_names)].to_numpy()
     release(model)
     return block
 
@@ -63,13 +70,21 @@ def release(model: mesa.Model) -> None:
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(arrays: ScenarioArrays, seed: int | np.random.SeedSequence) -> None:
+def _init_worker(
+    arrays: ScenarioArrays,
+    seed: int | np.random.SeedSequence,
+    applications: bool = False,
+    series: bool = False,
+) -> None:
     _WORKER["arrays"] = arrays
     _WORKER["seed"] = seed
+    _WORKER["kept"] = (applications, series)
 
 
 def _work(replication: int) -> RunBlock:
-    return run_replication(_WORKER["arrays"], _WORKER["seed"], replication)  # type: ignore[arg-type]
+    return run_replication(  # type: ignore[arg-type]
+        _WORKER["arrays"], _WORKER["seed"], replication, *_WORKER["kept"]
+    )
 
 
 def run_blocks(
@@ -79,6 +94,8 @@ def run_blocks(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     block_size: int | None = None,
+    applications: bool = False,
+    series: bool = False,
 ) -> Iterator[RunBlock]:
     """Run replications on the Mesa engine, yielding blocks of raw outputs in replication order.
 
@@ -91,6 +108,7 @@ def run_blocks(
     progress: called with 1 each time a replication finishes.
     block_size: replications per yielded block (default as the kernel,
         :func:`simsme.replications.block_size_for`).
+    applications, series: keep application records / per-step series (as the kernel).
 
     Workers are started with ``spawn``: a script that calls this function at import time must
     do so under ``if __name__ == "__main__":`` (as with any ``spawn`` process pool).
@@ -104,12 +122,14 @@ def run_blocks(
     if len(reps) == 0:
         return
     workers = max(1, min(workers or default_threads(), len(reps)))
-    block_size = block_size or block_size_for(arrays, len(reps), workers)
+    block_size = block_size or block_size_for(
+        arrays, len(reps), workers, applications=applications, series=series
+    )
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(arrays, seed),
+        initargs=(arrays, seed, applications, series),
         max_tasks_per_child=MAX_TASKS_PER_CHILD,
     )
     try:
@@ -129,7 +149,7 @@ def run_blocks(
                     results[pending.pop(future)] = future.result()
                     if progress is not None:
                         progress(1)
-            block = RunBlock.empty(arrays, reps[start:stop])
+            block = RunBlock.empty(arrays, reps[start:stop], applications, series)
             for row in range(stop - start):
                 _copy_row(results.pop(start + row), block, row)
             yield block

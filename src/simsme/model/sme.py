@@ -34,6 +34,8 @@ from simsme.model.mechanisms import (
     exchange,
     export,
     population,
+    process,
+    records,
     rules,
     support,
 )
@@ -393,6 +395,19 @@ class SME(mesa.Agent):
         if application.digital:
             self.digital_applications += 1
         model.year_channel_applications[year, c] += 1
+        model.exchanges[c] += 1
+        records.open_record(
+            application.rf,
+            application.ri,
+            self.index,
+            agency.index,
+            f,
+            application.offer_digital,
+            application.digital,
+            c,
+            day,
+        )
+        model.submitted.append(application)
 
     def close_application(self, day: float) -> None:
         """The application is decided (rejected) or its programme delivered on ``day``; the SME
@@ -498,6 +513,15 @@ class SME(mesa.Agent):
             p.extra_markets,
         )
         self.export_step = t
+        application = self.application
+        if application is not None:  # still with the agency: the export closes it, charge the wait
+            end_day = (t + 1) * p.step_days
+            self.wait_days += process.wait_at_end(
+                application.stage, application.submitted_day, end_day
+            )
+            records.close_open(
+                application.rf, application.ri, application.stage, end_day, records.OPEN_AT_EXPORT
+            )
 
     def start_exporting(self) -> None:
         """Become an exporter (frozen from now on: the end of its observation); the neighbours
