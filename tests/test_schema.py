@@ -147,8 +147,8 @@ def test_overrides_apply_and_are_validated(tmp_path):
     scenario = load_scenario(path, ["population.n_smes=250", "channels.whatsapp.bureaucracy=0.3"])
     assert scenario.population.n_smes == 250
     assert scenario.channels["whatsapp"].bureaucracy == 0.3
-    scenario = load_scenario(path, ["agencies.financing_agency.capacity_per_week=9"])
-    assert scenario.agencies[1].capacity_per_week == 9
+    scenario = load_scenario(path, ["agencies.financing_agency.capacity_per_week_per_1000_smes=9"])
+    assert scenario.agencies[1].capacity_per_week_per_1000_smes == 9
     with pytest.raises(ScenarioError, match="did you mean 'n_smes'"):
         load_scenario(path, ["population.n_sme=3"])
     with pytest.raises(ScenarioError, match="population.n_smes"):
@@ -282,4 +282,108 @@ def test_messages_for_names_lists_and_event_types_read_plainly(tmp_path):
     with pytest.raises(ScenarioError, match="the list is empty"):
         load_scenario(ROOT / "scenarios" / "baseline.yaml", ["events.0.start=2012-01-01"])
     with pytest.raises(ScenarioError, match="no item '-1'"):
-        load_scenario(ROOT / "scenarios" / "baseline.yaml", ["agencies.-1.capacity_per_week=3"])
+        load_scenario(
+            ROOT / "scenarios" / "baseline.yaml", ["agencies.-1.capacity_per_week_per_1000_smes=3"]
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile inputs and bounded resources (issue 14, items 3, 4 and 7; docs/robustness.md)
+# ---------------------------------------------------------------------------------------------
+def test_files_that_are_not_small_regular_files_are_refused_before_reading(tmp_path, capsys):
+    import os
+
+    from simsme.scenario.loading import MAX_FILE_BYTES
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # opening it would block forever
+    big = write(tmp_path, "description: x\n" + "#" * MAX_FILE_BYTES, "big.yaml")
+    cases = {
+        "/dev/zero": "not a regular file",
+        str(fifo): "not a regular file",
+        str(tmp_path): "is a folder",
+        str(big): f"expected a scenario file of at most {MAX_FILE_BYTES:,} bytes",
+    }
+    for path, expected in cases.items():
+        code, output = _cli(["validate", path], capsys)
+        assert code == 2 and expected in output and "Traceback" not in output, output
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("name: café\n".encode("latin-1"))
+    with pytest.raises(ScenarioError, match="not UTF-8 text"):
+        load_scenario(latin1)
+
+
+def test_an_empty_scenario_file_is_an_error_that_says_how_to_run_the_defaults(tmp_path):
+    for text in ("", "\n\n", "# only a comment\n", "---\n", "~\n"):
+        message = problems_of(tmp_path, text)
+        assert "the file is empty" in message and "name: baseline" in message
+
+
+def test_yaml_alias_bombs_deep_nesting_and_huge_integers_are_refused(tmp_path):
+    lols = ", ".join(['"lol"'] * 9)
+    bomb = f"a: &a [{lols}]\n" + "".join(
+        f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n"
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    assert "alias bomb" in problems_of(tmp_path, bomb + "description: *i\n")
+    assert "nested more than 40 levels" in problems_of(tmp_path, "a: " + "[" * 100_000)
+    assert "a cycle" in problems_of(tmp_path, "description: &x [*x]\n")
+    message = problems_of(tmp_path, "population: {n_smes: " + "9" * 5000 + "}\n")
+    assert "an integer of 5,000 digits: expected at most 1,000" in message
+    message = problems_of(tmp_path, "population: {n_smes: " + "9" * 500 + "}\n")
+    assert "population.n_smes" in message and "less than or equal to 1000000" in message
+
+
+def test_names_texts_and_lists_are_bounded(tmp_path):
+    message = problems_of(tmp_path, "name: " + "a" * 250 + "\n")
+    assert "field 'name': value of 250 characters: expected at most 64 characters" in message
+    message = problems_of(tmp_path, "description: " + "d" * 20_000 + "\n")
+    assert "field 'description'" in message and "at most 10,000 characters" in message
+    regions = [{"name": f"r{i}", "share": 1 / 101, "downtime_prob": 0.1} for i in range(101)]
+    message = problems_of(tmp_path, yaml.safe_dump({"population": {"regions": regions}}))
+    assert "field 'population.regions'" in message and "at most 100 item(s)" in message
+
+
+def test_a_run_that_ends_past_year_9999_is_refused_naming_the_field(tmp_path, capsys):
+    message = problems_of(tmp_path, "time: {start_date: 9990-01-01, horizon_years: 15}\n")
+    assert "field 'time'" in message and "horizon_years 15 ends past year 9999" in message
+    code, output = _cli(
+        ["run", str(SCENARIOS[0]), "--set", "time.start_date=9999-12-31", "--out", "unused"],
+        capsys,
+    )
+    assert code == 2 and "ends past year 9999" in output and not Path("unused").exists()
+    assert load_scenario(SCENARIOS[0], ["time.start_date=9980-01-01"]).time.horizon_years == 15
+
+
+def test_a_long_name_does_not_slow_validate(tmp_path, capsys):
+    # a 100,000-character name took 70 s (rich wrapping the echoed value): now refused, cut
+    code, output = _cli(["validate", str(write(tmp_path, "name: " + "n" * 100_000))], capsys)
+    assert code == 2 and "value of 100,000 characters" in output and len(output) < 2_000
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "agencies.².capacity_per_week_per_1000_smes=1",
+        "agencies." + "9" * 5000 + ".capacity_per_week_per_1000_smes=1",
+        "description=" + "[" * 5000,
+        "population.n_smes=" + "9" * 5000,
+        "population.n_smes=.inf",
+        "time.start_date=9999-12-31",
+        "name=" + "a" * 250,
+    ],
+    ids=["superscript", "huge-index", "deep", "digits", "inf", "date", "long-name"],
+)
+def test_hostile_set_options_are_messages(tmp_path, capsys, override):
+    out = tmp_path / "out"
+    code, output = _cli(["run", str(SCENARIOS[0]), "--set", override, "--out", str(out)], capsys)
+    assert code == 2 and "--set" in output and "Traceback" not in output, output
+    assert not out.exists()
+
+
+def test_file_names_with_brackets_are_printed_as_they_are(tmp_path, capsys):
+    folder = tmp_path / "x["
+    folder.mkdir()
+    path = write(folder, "name: fine\n", "bold] [x].yaml")  # x[/bold] [x]: rich markup
+    code, output = _cli(["validate", str(path)], capsys)
+    assert code == 0 and "x[/bold] [x].yaml: ok" in " ".join(output.split())

@@ -15,13 +15,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simsme.errors import ScenarioError, did_you_mean
-from simsme.scenario.loading import read_yaml
+from simsme.scenario.loading import describe_validation_errors, read_yaml
 
 DEFAULT_TARGETS = "targets.yaml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=10_000)
 
 
 class Variant(_Strict):
@@ -92,8 +92,8 @@ class Target(_Strict):
 
 
 class Replications(_Strict):
-    full: int = Field(100, ge=2)
-    quick: int = Field(10, ge=2)
+    full: int = Field(100, ge=2, le=1_000_000)
+    quick: int = Field(10, ge=2, le=1_000_000)
 
 
 class TargetSet(_Strict):
@@ -101,7 +101,7 @@ class TargetSet(_Strict):
 
     replications: Replications = Field(default_factory=Replications)
     variants: dict[str, Variant]
-    targets: list[Target] = Field(..., min_length=1)
+    targets: list[Target] = Field(..., min_length=1, max_length=1_000)
 
     @model_validator(mode="after")
     def _references(self) -> TargetSet:
@@ -140,16 +140,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _describe(err: dict[str, Any]) -> str:
-    path = ".".join(str(p) for p in err["loc"]) or "<root>"
-    if err["type"] == "extra_forbidden":
-        return f"field '{path}': unknown key"
-    if err["type"] == "missing":
-        return f"field '{path}': required but missing"
-    msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
-    return f"field '{path}': value {err.get('input')!r}: expected {msg}"
-
-
 def load_targets(path: str | Path | None = None) -> TargetSet:
     """Read and validate a targets file (default: the one shipped in ``simsme/data``).
 
@@ -160,7 +150,7 @@ def load_targets(path: str | Path | None = None) -> TargetSet:
         ref = resources.files("simsme").joinpath("data", DEFAULT_TARGETS)
         with resources.as_file(ref) as file:
             return load_targets(file)
-    raw = _jsonable(read_yaml(path))
+    raw = _jsonable(read_yaml(path, "targets file"))
     if not isinstance(raw, dict):
         raise ScenarioError(
             "top level: expected a mapping with 'variants' and 'targets'", str(path)
@@ -169,9 +159,9 @@ def load_targets(path: str | Path | None = None) -> TargetSet:
         return TargetSet.model_validate(raw)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
+        for err, line in zip(exc.errors(), describe_validation_errors(exc, TargetSet), strict=True):
             if err["type"] == "value_error" and not err["loc"]:
                 problems.extend(err["msg"].removeprefix("Value error, ").split("; "))
             else:
-                problems.append(_describe(err))
+                problems.append(line)
         raise ScenarioError(problems, str(path)) from None

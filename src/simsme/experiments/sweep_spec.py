@@ -19,440 +19,87 @@ Sampled designs (``lhs``, ``sobol``, ``morris``) take ``bounds: [low, high]`` pe
 (``log: true`` samples log-uniformly) and are drawn with SALib, so the Saltelli and Morris
 structures that :mod:`simsme.experiments.sensitivity` analyses are SALib's own.
 
-Everything is checked before any work: the file's fields (unknown keys with a did-you-mean hint),
-that each varied path exists in the base scenario, that each value (or both bounds) gives a valid
-scenario, and finally that every point does. Problems are raised as one
+The fields are read by :mod:`simsme.experiments.sweep_file`, the points made by
+:mod:`simsme.experiments.sweep_design`, and paths resolved by :mod:`simsme.scenario.paths` (the
+same as ``--set``). Everything is checked before any work: the file's fields (unknown keys with
+a did-you-mean hint), the design's size (refused above ``MAX_POINTS`` before any point is made),
+that each varied path exists in the base scenario, that each value (or both bounds) gives a
+valid scenario, and finally that every point does (of a design larger than :data:`MAX_CHECKED`,
+that many values and points spread over it). Problems are raised as one
 :class:`~simsme.errors.ScenarioError` naming the file, the field, the value and what was expected.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import itertools
 import json
-import math
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 
-from simsme.errors import ScenarioError, SimsmeError, did_you_mean
+from simsme.errors import ScenarioError, shorten
+from simsme.experiments.sweep_design import Parameter, design_points, design_size, salib_problem
+from simsme.experiments.sweep_file import (
+    DESIGN_KINDS,
+    MAX_POINTS,
+    MAX_VALUES,
+    SAMPLED_KINDS,
+    ParameterSpec,
+    PointsDesign,
+    RangeSpec,
+    SweepFile,
+    parse_sweep,
+)
+from simsme.scenario import paths
 from simsme.scenario.loading import (
-    apply_override,
     apply_overrides,
     load_scenario,
-    read_yaml,
+    parse_yaml,
+    read_text_file,
     scenario_hash,
     validate_scenario,
 )
+from simsme.scenario.paths import MISSING
 from simsme.scenario.schema import Scenario
 
-DESIGN_KINDS = ("grid", "points", "lhs", "sobol", "morris")
-SAMPLED_KINDS = ("lhs", "sobol", "morris")
 RESERVED_PATHS = ("name", "description", "seed", "replications")
 MAX_PROBLEMS_SHOWN = 12
+MAX_CHECKED = 2_000
+"""Most parameter values checked alone, and most points checked whole, before any work: larger
+designs are checked on that many values and points spread evenly over them (first and last
+included), which keeps a dry run to seconds; a point that still fails is reported when run."""
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-MAX_VALUES = 100_000
-"""Most values one parameter's range may give."""
-MAX_POINTS = 1_000_000
-"""Most points one sweep may have (split larger studies into several sweeps)."""
-
-
-class RangeSpec(_Strict):
-    """Evenly spaced values from ``start`` to ``stop`` (inclusive), by ``step`` or ``num``."""
-
-    start: int | float
-    stop: int | float
-    step: float | None = Field(None, gt=0.0, description="Distance between values.")
-    num: int | None = Field(None, ge=1, le=100_000, description="Number of values.")
-    log: bool = Field(False, description="Geometric spacing (with num; start, stop > 0).")
-
-    @model_validator(mode="after")
-    def _one_spacing(self) -> RangeSpec:
-        if (self.step is None) == (self.num is None):
-            raise ValueError("exactly one of 'step' or 'num' (range: start, stop and step or num)")
-        if self.step is not None and self.stop < self.start:
-            raise ValueError(f"stop >= start with a step (start {self.start}, stop {self.stop})")
-        if self.log and self.num is None:
-            raise ValueError("'num' with log: true (geometric spacing has no fixed step)")
-        if self.log and min(self.start, self.stop) <= 0:
-            raise ValueError("start and stop > 0 with log: true")
-        if self.step is not None and self.count() > MAX_VALUES:
-            raise ValueError(
-                f"at most {MAX_VALUES:,} values; start {self.start}, stop {self.stop} and "
-                f"step {self.step} give {self.count():,}"
-            )
-        return self
-
-    def count(self) -> int:
-        """How many values the range gives (without making them)."""
-        if self.num is not None:
-            return self.num
-        return int(math.floor((self.stop - self.start) / float(self.step) + 1e-9)) + 1  # type: ignore[arg-type]
-
-    def values(self) -> list[int | float]:
-        if self.num is not None:
-            if self.log:
-                raw = np.geomspace(self.start, self.stop, self.num)
-            else:
-                raw = np.linspace(self.start, self.stop, self.num)
-            out = [_tidy(float(v)) for v in raw]
-        else:
-            step = float(self.step)  # type: ignore[arg-type]
-            out = [_tidy(self.start + k * step) for k in range(self.count())]
-        if all(isinstance(v, int) for v in (self.start, self.stop)) and all(
-            float(v).is_integer() for v in out
-        ):
-            if self.step is None or float(self.step).is_integer():
-                return [int(v) for v in out]
-        return out
-
-
-def _tidy(value: float) -> float:
-    """Round away floating-point dust (0.30000000000000004 -> 0.3)."""
-    return float(f"{value:.12g}")
-
-
-class ParameterSpec(_Strict):
-    """How one parameter varies: explicit ``values``, a ``range``, or ``bounds`` to sample."""
-
-    values: list[Any] | None = Field(None, min_length=1, description="Explicit values.")
-    range: RangeSpec | None = None
-    bounds: tuple[float, float] | None = Field(
-        None, description="[low, high] for lhs/sobol/morris."
-    )
-    log: bool = Field(False, description="Sample log-uniformly within bounds (low > 0).")
-    integer: bool | None = Field(
-        None, description="Round sampled values to integers (default: when the field is one)."
-    )
-
-    @field_validator("bounds")
-    @classmethod
-    def _ordered(cls, bounds: tuple[float, float] | None) -> tuple[float, float] | None:
-        if bounds is not None and not bounds[0] < bounds[1]:
-            raise ValueError("low < high, as in bounds: [0.1, 2.0]")
-        return bounds
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> ParameterSpec:
-        given = [k for k in ("values", "range", "bounds") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "exactly one of 'values', 'range' or 'bounds'"
-                + (f" (got {', '.join(given)})" if given else "")
-            )
-        if self.bounds is not None:
-            if self.log and self.bounds[0] <= 0:
-                raise ValueError(f"bounds > 0 with log: true (got low {self.bounds[0]})")
-        elif self.log:
-            raise ValueError("'log' only with 'bounds' (use range: {..., log: true})")
-        return self
-
-
-class GridDesign(_Strict):
-    """Full factorial grid of every parameter's values (the first parameter varies slowest)."""
-
-    kind: Literal["grid"]
-
-
-class PointsDesign(_Strict):
-    """Explicit points, each a mapping of dotted path to value."""
-
-    kind: Literal["points"]
-    points: list[dict[str, Any]] = Field(..., min_length=1)
-
-
-class LhsDesign(_Strict):
-    """Latin hypercube sample (SALib ``sample.latin``)."""
-
-    kind: Literal["lhs"]
-    samples: int = Field(..., ge=2, le=1_000_000, description="Number of points.")
-
-
-class SobolDesign(_Strict):
-    """Saltelli sampling for Sobol indices (SALib ``sample.sobol``)."""
-
-    kind: Literal["sobol"]
-    base_samples: int = Field(
-        ...,
-        ge=2,
-        le=2**20,
-        description="N, a power of 2; points = N x (D + 2), or N x (2D + 2) with second_order.",
-    )
-    second_order: bool = Field(False, description="Also estimate second-order indices.")
-
-    @field_validator("base_samples")
-    @classmethod
-    def _power_of_two(cls, n: int) -> int:
-        if n & (n - 1):
-            lower = 1 << (n.bit_length() - 1)
-            raise ValueError(f"a power of 2 for Saltelli sampling, e.g. {lower} or {lower * 2}")
-        return n
-
-
-class MorrisDesign(_Strict):
-    """Morris elementary-effects trajectories (SALib ``sample.morris``)."""
-
-    kind: Literal["morris"]
-    trajectories: int = Field(..., ge=2, le=100_000, description="Points = trajectories x (D+1).")
-    levels: int = Field(4, ge=2, le=100, description="Grid levels (even).")
-
-    @field_validator("levels")
-    @classmethod
-    def _even_levels(cls, levels: int) -> int:
-        if levels % 2:
-            raise ValueError("an even number of levels, e.g. 4 or 6")
-        return levels
-
-
-Design = Annotated[
-    Union[GridDesign, PointsDesign, LhsDesign, SobolDesign, MorrisDesign],  # noqa: UP007
-    Field(discriminator="kind"),
+__all__ = [
+    "DESIGN_KINDS",
+    "MAX_POINTS",
+    "MAX_VALUES",
+    "SAMPLED_KINDS",
+    "Parameter",
+    "ParameterSpec",
+    "RangeSpec",
+    "ResolvedSweep",
+    "SweepFile",
+    "expand_path",
+    "load_sweep",
+    "parse_sweep",
+    "salib_problem",
+    "sweep_hash",
 ]
-_DESIGN_MODELS: dict[str, type[BaseModel]] = {
-    "grid": GridDesign,
-    "points": PointsDesign,
-    "lhs": LhsDesign,
-    "sobol": SobolDesign,
-    "morris": MorrisDesign,
-}
 
 
-class SweepFile(_Strict):
-    """The fields of a sweep file."""
-
-    name: str | None = Field(
-        None, min_length=1, pattern=r"^[A-Za-z0-9_\-\.]+$", description="Default: file stem."
-    )
-    description: str = ""
-    base: str = Field(..., min_length=1, description="Base scenario, relative to the sweep file.")
-    set: dict[str, Any] = Field(
-        default_factory=dict, description="Fixed changes to the base scenario (dotted paths)."
-    )
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Default: the base's seed.")
-    replications: int | None = Field(
-        None, ge=1, le=1_000_000, description="Per point; default: the base's replications."
-    )
-    design: Design = Field(default_factory=lambda: GridDesign(kind="grid"))
-    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------------------------
-# Error messages
-# --------------------------------------------------------------------------------------------
-def _fmt_loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    keyed = False
-    for part in loc:
-        if part in _DESIGN_MODELS and out.endswith("design"):
-            continue  # tag of the design union
-        if keyed:
-            out += f"['{part}']"
-            keyed = False
-        elif isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-            keyed = part in ("parameters", "set") and out == part
-    return out or "<top level>"
-
-
-def _fields_at(loc: tuple[Any, ...]) -> list[str]:
-    """Field names valid at ``loc`` inside a sweep file (for did-you-mean hints)."""
-    current: Any = SweepFile
-    skip_key = False
-    for part in loc:
-        if skip_key or isinstance(part, int):
-            skip_key = False
-            continue
-        if current == "design":
-            current = _DESIGN_MODELS.get(str(part))
-            if current is None:
-                return []
-            continue
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
-            return []
-        annotation = fields[part].annotation
-        if part == "design":
-            current = "design"
-            continue
-        if get_origin(annotation) is dict:
-            skip_key = True
-            annotation = get_args(annotation)[1]
-        current = _model_in(annotation)
-    if current == "design":
-        return ["kind"]
-    fields = getattr(current, "model_fields", None)
-    return list(fields) if fields else []
-
-
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _describe(err: dict[str, Any]) -> str:
-    loc = tuple(err["loc"])
-    where = _fmt_loc(loc)
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        return f"field '{where}': unknown key '{key}'{did_you_mean(key, _fields_at(loc[:-1]))}"
-    if kind == "missing":
-        return f"field '{where}': required but missing"
-    if kind == "union_tag_invalid":
-        tag = err.get("ctx", {}).get("tag")
-        return (
-            f"field '{where}.kind': value {tag!r}: expected one of {list(DESIGN_KINDS)}"
-            f"{did_you_mean(str(tag), DESIGN_KINDS)}"
-        )
-    if kind == "union_tag_not_found":
-        return f"field '{where}.kind': required but missing: expected one of {list(DESIGN_KINDS)}"
-    value = err.get("input")
-    shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-    msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
-    return f"field '{where}': value {shown}: expected {msg}"
-
-
-def parse_sweep(raw: Any, source: str) -> SweepFile:
-    """Validate the mapping read from a sweep file (the fields only, not the scenario paths)."""
-    if not isinstance(raw, dict):
-        raise ScenarioError(
-            f"top level: value of type {type(raw).__name__}: expected a mapping with base, "
-            "parameters, design, ...",
-            source,
-        )
-    try:
-        return SweepFile.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError([_describe(e) for e in exc.errors()], source) from None
-
-
-# --------------------------------------------------------------------------------------------
-# Paths with wildcards
-# --------------------------------------------------------------------------------------------
 def expand_path(data: dict[str, Any], path: str) -> list[str]:
-    """Concrete dotted paths for ``path``, where ``*`` is every list item or mapping key.
-
-    Paths without ``*`` come back unchanged (whether they exist is checked when applied).
-    """
-    parts = path.split(".")
-    if "*" not in parts:
-        return [path]
-    found: list[str] = []
-
-    def walk(node: Any, depth: int, prefix: list[str]) -> None:
-        if depth == len(parts):
-            found.append(".".join(prefix))
-            return
-        part = parts[depth]
-        if part == "*":
-            if isinstance(node, list):
-                keys: list[str] = [str(i) for i in range(len(node))]
-                children = list(node)
-            elif isinstance(node, dict):
-                keys = [str(k) for k in node]
-                children = list(node.values())
-            else:
-                raise ScenarioError(
-                    f"'{'.'.join(parts[:depth])}' is a value, not a list or section", path
-                )
-            for key, child in zip(keys, children, strict=True):
-                walk(child, depth + 1, [*prefix, key])
-            return
-        child = _child(node, part)
-        if child is _MISSING:  # leave the rest to apply_override, which explains the problem
-            found.append(".".join([*prefix, *parts[depth:]]))
-            return
-        walk(child, depth + 1, [*prefix, part])
-
-    walk(data, 0, [])
-    return found
-
-
-_MISSING = object()
-
-
-def _child(node: Any, part: str) -> Any:
-    if isinstance(node, dict):
-        return node.get(part, _MISSING)
-    if isinstance(node, list):
-        if part.lstrip("-").isdigit():
-            i = int(part)
-            return node[i] if -len(node) <= i < len(node) else _MISSING
-        for item in node:
-            if isinstance(item, dict) and item.get("name") == part:
-                return item
-    return _MISSING
-
-
-def _value_at(data: Any, path: str) -> Any:
-    node = data
-    for part in path.split("."):
-        node = _child(node, part)
-        if node is _MISSING:
-            return _MISSING
-    return node
+    """Concrete dotted paths for ``path`` (``*``: every list item or mapping key); see
+    :func:`simsme.scenario.paths.expand`."""
+    return paths.expand(data, path, source=path)
 
 
 # --------------------------------------------------------------------------------------------
 # The resolved sweep
 # --------------------------------------------------------------------------------------------
-@dataclass
-class Parameter:
-    """One varied parameter: its dotted path (the column name) and the concrete paths it sets."""
-
-    name: str
-    paths: list[str]
-    spec: ParameterSpec | None = None
-    integer: bool = False
-
-    @property
-    def log(self) -> bool:
-        return bool(self.spec and self.spec.log)
-
-    def sample_bounds(self) -> list[float]:
-        """Bounds in the space SALib samples in (log10 of the value when ``log``)."""
-        assert self.spec is not None and self.spec.bounds is not None
-        low, high = self.spec.bounds
-        return [math.log10(low), math.log10(high)] if self.log else [float(low), float(high)]
-
-    def from_sample(self, x: float) -> int | float:
-        """A parameter value from a SALib sample coordinate."""
-        value = 10.0**x if self.log else float(x)
-        if self.integer:
-            return int(round(value))
-        return value
-
-    def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "paths": self.paths, "integer": self.integer}
-        if self.spec is not None:
-            out.update(self.spec.model_dump(mode="json", exclude_none=True))
-        return out
-
-
 @dataclass
 class ResolvedSweep:
     """A validated sweep: base scenario, parameters and every point of the design."""
@@ -506,21 +153,27 @@ def load_sweep(path: str | Path) -> ResolvedSweep:
     """Read, validate and expand a sweep file into its points (nothing is run).
 
     Raises :class:`ScenarioError` listing every problem found, each naming the file, the
-    field, the value and what was expected.
+    field, the value and what was expected. A design of more than
+    :data:`~simsme.experiments.sweep_file.MAX_POINTS` points is refused with its size before
+    any point is made.
     """
     path = Path(path)
     source = str(path)
-    raw = read_yaml(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path, "sweep file")
+    raw = parse_yaml(text, source)
     spec = parse_sweep(raw, source)
 
     base_path = Path(spec.base)
     if not base_path.is_absolute():
         base_path = path.parent / base_path
-    if not base_path.is_file():
+    try:
+        is_file = base_path.is_file()
+    except (OSError, ValueError):
+        is_file = False
+    if not is_file:
         raise ScenarioError(
-            f"field 'base': value '{spec.base}': expected a scenario file, relative to the sweep "
-            f"file (no file at {base_path})",
+            f"field 'base': value '{shorten(spec.base)}': expected a scenario file, relative "
+            f"to the sweep file (no file at {shorten(base_path, 300)})",
             source,
         )
     base = load_scenario(base_path)
@@ -529,10 +182,17 @@ def load_sweep(path: str | Path) -> ResolvedSweep:
     problems: list[str] = []
     fixed: list[tuple[str, Any]] = []
     for key, value in spec.set.items():
+        where = f"set[{shorten(key, 80, quote=True)}]"
+        if key in ("seed", "replications") and getattr(spec, key) is not None:
+            problems.append(
+                f"field '{where}': {key} is also the sweep's own field '{key}' "
+                f"({getattr(spec, key)}): expected it in one place only (the sweep's '{key}')"
+            )
+            continue
         try:
-            fixed.extend((p, value) for p in expand_path(base_data, key))
+            fixed.extend((p, value) for p in paths.expand(base_data, key, source))
         except ScenarioError as err:
-            problems.append(f"field 'set['{key}']': {'; '.join(err.problems)}")
+            problems.append(f"field '{where}': {'; '.join(err.problems)}")
     if problems:
         raise ScenarioError(problems, source)
     try:
@@ -541,18 +201,27 @@ def load_sweep(path: str | Path) -> ResolvedSweep:
         raise ScenarioError([f"field 'set': {p}" for p in err.problems], source) from None
     base_data = base.model_dump(mode="json")
 
+    kind = spec.design.kind
+    n_parameters = len(spec.design.points[0]) if kind == "points" else len(spec.parameters)
+    size = design_size(spec, n_parameters)
+    if size > MAX_POINTS:
+        raise ScenarioError(
+            [
+                f"field 'design': {size:,} points ({_size_formula(spec, n_parameters)}): expected "
+                f"at most {MAX_POINTS:,} per sweep (split the study into several sweeps)"
+            ],
+            source,
+        )
     parameters, problems = _check_parameters(spec, base_data)
     if problems:
         raise ScenarioError(problems, source)
 
     seed = spec.seed if spec.seed is not None else base.seed
     replications = spec.replications if spec.replications is not None else base.replications
-    size = _design_size(spec, parameters)
-    if size > MAX_POINTS:
-        raise ScenarioError(
-            [f"field 'design': {size:,} points: expected at most {MAX_POINTS:,} per sweep"], source
-        )
-    points, matrix, problem = _design_points(spec, parameters, seed)
+    try:
+        points, matrix, problem = design_points(spec, parameters, seed)
+    except (OverflowError, ValueError) as exc:  # e.g. bounds so wide the samples overflow
+        raise ScenarioError(f"field 'design': cannot make the points ({exc})", source) from None
     problems = _check_points(points, parameters, base_data)
     if problems:
         raise ScenarioError(problems, source)
@@ -574,6 +243,20 @@ def load_sweep(path: str | Path) -> ResolvedSweep:
         hash=sweep_hash(spec, base),
         base_hash=scenario_hash(base),
     )
+
+
+def _size_formula(spec: SweepFile, d: int) -> str:
+    design = spec.design
+    if design.kind == "sobol":
+        factor = f"2 x {d} + 2" if design.second_order else f"{d} + 2"
+        return f"base_samples {design.base_samples:,} x ({factor})"
+    if design.kind == "morris":
+        return f"trajectories {design.trajectories:,} x ({d} + 1 parameters)"
+    if design.kind == "lhs":
+        return "samples"
+    if design.kind == "points":
+        return "design.points"
+    return "the product of the parameters' numbers of values"
 
 
 def _check_parameters(
@@ -609,100 +292,75 @@ def _check_parameters(
     fixed = set(spec.set)
     parameters: list[Parameter] = []
     for name in names:
-        where = f"parameters['{name}']" if kind != "points" else f"design.points[*].{name}"
+        shown = shorten(name, 200)
+        where = f"parameters['{shown}']" if kind != "points" else f"design.points[*].{shown}"
         if name.split(".")[0] in RESERVED_PATHS:
             problems.append(
-                f"field '{where}': path '{name}': expected a scenario parameter; "
+                f"field '{where}': path '{shown}': expected a scenario parameter; "
                 f"{name.split('.')[0]} is set by the sweep itself"
             )
             continue
         if name in fixed:
-            problems.append(f"field '{where}': path '{name}' is also fixed in 'set'")
+            problems.append(f"field '{where}': path '{shown}' is also fixed in 'set'")
             continue
         try:
-            paths = expand_path(base_data, name)
+            concrete = paths.expand(base_data, name, name)
+            current = paths.get_value(base_data, concrete[0])
+            if current is MISSING:  # raises with a did-you-mean hint
+                paths.set_value(pickle.loads(pickle.dumps(base_data)), concrete[0], None, "")
         except ScenarioError as err:
             problems.append(f"field '{where}': {'; '.join(err.problems)}")
             continue
-        if not paths:
-            problems.append(f"field '{where}': '*' matches nothing in the base scenario")
-            continue
-        current = _value_at(base_data, paths[0])
-        if current is _MISSING:
-            try:  # raises with a did-you-mean hint
-                apply_override(copy.deepcopy(base_data), paths[0], None, source="")
-            except ScenarioError as err:
-                problems.append(f"field '{where}': {'; '.join(err.problems)}")
-                continue
         pspec = spec.parameters.get(name)
         integer = isinstance(current, int) and not isinstance(current, bool)
         if pspec is not None and pspec.integer is not None:
             integer = pspec.integer
-        param = Parameter(name=name, paths=paths, spec=pspec, integer=integer)
+        param = Parameter(name=name, paths=concrete, spec=pspec, integer=integer)
         problems.extend(_check_spec_kind(param, kind, where))
         parameters.append(param)
     problems.extend(_overlapping(parameters, base_data, kind))
     if problems or kind == "points":  # points are checked whole, by _check_points
         return parameters, problems
-    for param in parameters:
-        where = (
-            f"parameters['{param.name}']" if kind != "points" else f"design.points[*].{param.name}"
-        )
-        for label, value in _candidate_values(param, spec):
-            data = copy.deepcopy(base_data)
-            try:
-                for path in param.paths:
-                    apply_override(data, path, value, source="")
-                validate_scenario(data, "")
-            except ScenarioError as err:
-                problems.extend(_value_problem(f"{where}.{label}", value, p) for p in err.problems)
-                if len(problems) > MAX_PROBLEMS_SHOWN:
-                    return parameters, problems
+    frozen = pickle.dumps(base_data)
+    candidates = [(param, c) for param in parameters for c in _candidate_values(param, spec)]
+    for param, (label, value) in _spread(candidates, MAX_CHECKED):
+        where = f"parameters['{shorten(param.name, 200)}']"
+        data = pickle.loads(frozen)
+        try:
+            for path in param.paths:
+                paths.set_value(data, path, value, source="")
+            validate_scenario(data, "")
+        except ScenarioError as err:
+            problems.extend(_value_problem(f"{where}.{label}", value, p) for p in err.problems)
+            if len(problems) > MAX_PROBLEMS_SHOWN:
+                return parameters, problems
     return parameters, problems
-
-
-def _canonical(data: Any, path: str) -> str:
-    """A dotted path with list items by index (agencies.trade_agency.x -> agencies.2.x)."""
-    out, node = [], data
-    for part in path.split("."):
-        if isinstance(node, list):
-            index = next(
-                (
-                    i
-                    for i, item in enumerate(node)
-                    if str(i) == part or (isinstance(item, dict) and item.get("name") == part)
-                ),
-                None,
-            )
-            if index is None:
-                return ".".join([*out, *path.split(".")[len(out) :]])
-            out.append(str(index))
-            node = node[index]
-        else:
-            out.append(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return ".".join(out)
 
 
 def _overlapping(parameters: list[Parameter], base_data: dict[str, Any], kind: str) -> list[str]:
     """Two parameters that set the same field (or one inside the other): the later one would
-    silently win, so the first would have no effect."""
-    owner: dict[str, str] = {}
+    silently win, so the first would have no effect. Linear in the number of paths."""
+    owner: dict[str, str] = {}  # path -> parameter
+    inside: dict[str, str] = {}  # every proper prefix of an owned path -> parameter
     problems = []
     for param in parameters:
         for path in param.paths:
-            here = _canonical(base_data, path)
-            for seen, name in owner.items():
-                if name != param.name and (
-                    here == seen or here.startswith(seen + ".") or seen.startswith(here + ".")
-                ):
-                    where = f"parameters['{param.name}']" if kind != "points" else param.name
-                    problems.append(
-                        f"field '{where}': sets {here}, which '{name}' also sets: expected each "
-                        "field to be varied by one parameter only"
-                    )
-                    break
+            here = paths.canonical(base_data, path)
+            parts = here.split(".")
+            prefixes = [".".join(parts[:k]) for k in range(1, len(parts))]
+            clash = [owner.get(here), inside.get(here), *(owner.get(q) for q in prefixes)]
+            other = next((n for n in clash if n is not None and n != param.name), None)
+            if other is not None:
+                where = f"parameters['{param.name}']" if kind != "points" else param.name
+                problems.append(
+                    f"field '{shorten(where, 200)}': sets {shorten(here, 200)}, which "
+                    f"'{shorten(other, 200)}' also sets: expected each field to be varied by one "
+                    "parameter only"
+                )
+                break
             owner.setdefault(here, param.name)
+            for q in prefixes:
+                inside.setdefault(q, param.name)
     return problems
 
 
@@ -739,12 +397,11 @@ def _candidate_values(param: Parameter, spec: SweepFile) -> list[tuple[str, Any]
     """Values to check alone against the base, with the field they come from."""
     if spec.design.kind == "points":
         design: PointsDesign = spec.design  # type: ignore[assignment]
-        seen: list[tuple[str, Any]] = []
+        seen: dict[str, tuple[str, Any]] = {}
         for i, point in enumerate(design.points):
             value = point.get(param.name)
-            if all(value != v for _, v in seen):
-                seen.append((f"[{i}]", value))
-        return seen
+            seen.setdefault(json.dumps(value, sort_keys=True, default=str), (f"[{i}]", value))
+        return list(seen.values())
     ps = param.spec
     assert ps is not None
     if ps.values is not None:
@@ -758,102 +415,34 @@ def _candidate_values(param: Parameter, spec: SweepFile) -> list[tuple[str, Any]
     return [("bounds[0]", float(low)), ("bounds[1]", float(high))]
 
 
-def salib_problem(parameters: list[Parameter]) -> dict[str, Any]:
-    """The SALib problem dict (bounds in sampling space: log10 for ``log`` parameters)."""
-    return {
-        "num_vars": len(parameters),
-        "names": [p.name for p in parameters],
-        "bounds": [p.sample_bounds() for p in parameters],
-    }
-
-
-def _design_size(spec: SweepFile, parameters: list[Parameter]) -> int:
-    """Number of points of a grid design, worked out before any point is made (others: 0,
-    their sizes are bounded by their own fields)."""
-    if spec.design.kind != "grid":
-        return 0
-    size = 1
-    for p in parameters:
-        assert p.spec is not None
-        if p.spec.values is not None:
-            size *= len(p.spec.values)
-        else:
-            size *= p.spec.range.count()  # type: ignore[union-attr]
-    return size
-
-
-def _design_points(
-    spec: SweepFile, parameters: list[Parameter], seed: int
-) -> tuple[list[dict[str, Any]], np.ndarray | None, dict[str, Any] | None]:
-    design = spec.design
-    names = [p.name for p in parameters]
-    if design.kind == "points":
-        return [{n: point[n] for n in names} for point in design.points], None, None
-    if design.kind == "grid":
-        lists = []
-        for p in parameters:
-            assert p.spec is not None
-            lists.append(p.spec.values if p.spec.values is not None else p.spec.range.values())  # type: ignore[union-attr]
-        combos = itertools.product(*lists)
-        return [dict(zip(names, combo, strict=True)) for combo in combos], None, None
-    problem = salib_problem(parameters)
-    # SALib seeds numpy's legacy global generator in some samplers; keep the caller's state.
-    state = np.random.get_state()
-    try:
-        matrix = _salib_sample(design, problem, seed)
-    finally:
-        np.random.set_state(state)
-    points = [
-        {p.name: p.from_sample(float(x)) for p, x in zip(parameters, row, strict=True)}
-        for row in matrix
-    ]
-    return points, matrix, problem
-
-
-def _salib_sample(design: Any, problem: dict[str, Any], seed: int) -> np.ndarray:
-    import warnings
-
-    seed = int(seed) % 2**32  # SALib's samplers take a 32-bit seed
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if design.kind == "lhs":
-            from SALib.sample import latin
-
-            return np.asarray(latin.sample(problem, design.samples, seed=seed))
-        if design.kind == "sobol":
-            from SALib.sample import sobol
-
-            return np.asarray(
-                sobol.sample(
-                    problem, design.base_samples, calc_second_order=design.second_order, seed=seed
-                )
-            )
-        if design.kind == "morris":
-            from SALib.sample import morris
-
-            return np.asarray(
-                morris.sample(problem, design.trajectories, num_levels=design.levels, seed=seed)
-            )
-    raise SimsmeError(f"design kind '{design.kind}': expected one of {list(DESIGN_KINDS)}")
+def _spread(items: list[Any], most: int) -> list[Any]:
+    """All of ``items``, or ``most`` of them evenly spread, the first and last included."""
+    if len(items) <= most:
+        return items
+    picks = np.unique(np.linspace(0, len(items) - 1, most).round().astype(np.int64))
+    return [items[i] for i in picks]
 
 
 def _check_points(
     points: list[dict[str, Any]], parameters: list[Parameter], base_data: dict[str, Any]
 ) -> list[str]:
-    """Every point (combination of values) gives a valid scenario."""
+    """Every point (combination of values) gives a valid scenario; of more than
+    :data:`MAX_CHECKED` points, that many spread evenly over the design (first and last
+    included)."""
     problems: list[str] = []
     bad = 0
-    for i, values in enumerate(points):
-        data = copy.deepcopy(base_data)
+    frozen = pickle.dumps(base_data)
+    for i, values in _spread(list(enumerate(points)), MAX_CHECKED):
+        data = pickle.loads(frozen)
         try:
             for p in parameters:
                 for path in p.paths:
-                    apply_override(data, path, values[p.name], source="")
+                    paths.set_value(data, path, values[p.name], source="")
             validate_scenario(data, "")
         except ScenarioError as err:
             bad += 1
             if len(problems) < MAX_PROBLEMS_SHOWN:
-                shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+                shown = shorten(", ".join(f"{k}={v!r}" for k, v in values.items()), 300)
                 problems.extend(f"point {i} ({shown}): {p}" for p in err.problems)
     if bad > MAX_PROBLEMS_SHOWN:
         problems.append(f"... {bad} of {len(points)} points are invalid in all")

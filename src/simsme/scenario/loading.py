@@ -6,108 +6,193 @@ Every problem is reported as ``FILE: field PATH: value V: expected ...`` and rai
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
+import functools
 import hashlib
 import json
+import pickle
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from simsme.errors import ScenarioError, did_you_mean
+from simsme.errors import MAX_PROBLEMS, ScenarioError, did_you_mean, shorten
+from simsme.scenario import paths
+from simsme.scenario.reading import (  # noqa: F401 - re-exported: the names used before
+    MAX_FILE_BYTES,
+    MAX_INT_DIGITS,
+    MAX_NESTING,
+    MAX_NODES,
+    MAX_TEXT_CHARS,
+    InputLimitError,
+    SafeLoader,
+    load_yaml_text,
+    parse_yaml,
+    read_text_file,
+    read_yaml,
+)
 from simsme.scenario.schema import FOCUS_AREAS, Scenario, default_channels
 
 
-def _fmt_path(loc: Iterable[Any]) -> str:
+def describe_validation_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+    """One line per pydantic error: ``field 'PATH': value V: expected ...``.
+
+    The one formatter for every schema of simsme (scenarios, sweep files, calibration targets):
+    ``model`` is the schema validated, used to drop the tags of tagged unions from paths and to
+    suggest the nearest field name for an unknown key.
+    """
+    return _capped([err for err in exc.errors()], lambda err: _describe_error(err, model))
+
+
+def _capped(items: list[Any], describe: Any) -> list[str]:
+    """``describe`` each item, up to :data:`~simsme.errors.MAX_PROBLEMS`; the rest counted (a
+    hostile file can hold 100,000 problems, and describing each one takes time)."""
+    lines = [describe(item) for item in items[: MAX_PROBLEMS - 1]]
+    if len(items) > MAX_PROBLEMS - 1:
+        lines.append(f"... and {len(items) - MAX_PROBLEMS + 1:,} more problems")
+    return lines
+
+
+_HIDDEN = re.compile(r"^(function-(after|before|wrap|plain)\[.*\]|\[key\])$", re.S)
+
+
+def _walk(model: Any, loc: Iterable[Any]) -> tuple[str, Any]:
+    """The display path of a pydantic error location, and the type found at its end.
+
+    Tags of tagged unions and validator names are not shown (``events[0].start``, not
+    ``events[0].movement_control.start``); mapping keys with dots are quoted
+    (``parameters['channels.fax.cost']``).
+    """
     out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "<root>"
-
-
-def _field_names_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names that would be valid at ``loc`` (for did-you-mean on unknown keys)."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or current is None:
+        current = _unwrap(current)
+        if isinstance(part, str) and _HIDDEN.match(part):
             continue
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
-            return []
-        current = _inner_model(fields[part].annotation)
-    fields = getattr(current, "model_fields", None)
-    return list(fields) if fields else []
+        args = get_args(current)
+        if get_origin(current) in (Union, UnionType) and isinstance(part, str):
+            member = _union_member(args, part)
+            if member is not None:
+                current = member
+                continue
+        if isinstance(part, int) and get_origin(current) is not dict:
+            out += f"[{part}]"
+            origin = get_origin(current)
+            if origin is tuple and args:
+                current = args[min(part, len(args) - 1)] if args[-1] is not Ellipsis else args[0]
+            else:
+                current = args[0] if args else None
+            continue
+        fields = getattr(current, "model_fields", None) if isinstance(current, type) else None
+        if fields is not None and part in fields:
+            out += ("." if out else "") + str(part)
+            current = fields[part].annotation
+            continue
+        key = str(part)
+        if out and not _PLAIN_KEY.match(key):
+            out += f"[{shorten(key, 80, quote=True)}]"
+        else:
+            out += ("." if out else "") + shorten(key, 80)
+        current = args[1] if get_origin(current) is dict and len(args) == 2 else None
+    return out or "<top level>", _unwrap(current)
 
 
-def _inner_model(annotation: Any) -> Any:
-    """The BaseModel inside list[...] / dict[..., ...] / Optional[...] annotations, if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X`` from ``Annotated[X, ...]`` and from ``X | None``."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+    return annotation
+
+
+def _union_member(args: tuple[Any, ...], part: str) -> Any:
+    """The member of a union that a location part names: a tagged union's tag value (a
+    ``Literal`` field of the member model), or a plain union's type name (``int``, ``float``)."""
+    for arg in args:
+        arg = _unwrap(arg)
+        fields = getattr(arg, "model_fields", None) if isinstance(arg, type) else None
+        for field in (fields or {}).values():
+            if get_origin(field.annotation) is Literal and part in get_args(field.annotation):
+                return arg
+        name = getattr(arg, "__name__", None) or str(arg)
+        bare = part.removeprefix("constrained-")
+        if bare == name or bare.startswith(f"{name}["):
+            return arg
     return None
 
 
-def _describe_error(err: Mapping[str, Any]) -> str:
+def _describe_error(err: Mapping[str, Any], model: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
-    # Tagged unions add the tag to the location (events[0].movement_control.x): drop it.
-    loc = tuple(
-        p
-        for p in loc
-        if p
-        not in {
-            "movement_control",
-            "regulation_change",
-            "tax_change",
-            "free_trade_agreement",
-            "agency_digitalisation",
-            "function-after[_sums_to_one(), SizeMix]",
-        }
-    )
-    path = _fmt_path(loc)
+    path, _ = _walk(model, loc)
     kind = err["type"]
     value = err.get("input")
+    ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         key = loc[-1] if loc else "?"
-        hint = did_you_mean(str(key), _field_names_at(Scenario, loc[:-1]))
-        return f"field '{path}': unknown key '{key}'{hint}"
+        _, parent = _walk(model, loc[:-1])
+        fields = getattr(parent, "model_fields", None) if isinstance(parent, type) else None
+        hint = did_you_mean(str(key), list(fields or ()))
+        return f"field '{path}': unknown key {shorten(key, 80, quote=True)}{hint}"
     if kind == "missing":
         return f"field '{path}': required but missing"
-    shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag_field = str(ctx.get("discriminator", "'type'")).strip("'")
+        tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        where = f"{path}.{tag_field}" if path != "<top level>" else tag_field
+        if kind == "union_tag_not_found":
+            return f"field '{where}': required but missing: expected one of {tags}"
+        tag = ctx.get("tag")
+        return (
+            f"field '{where}': value {shorten(tag, 80, quote=True)}: expected one of {tags}"
+            f"{did_you_mean(str(tag), tags)}"
+        )
+    shown = (
+        shorten(value, 80, quote=True)
+        if not isinstance(value, dict | list)
+        else type(value).__name__
+    )
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
-    ctx = err.get("ctx") or {}
     if kind == "string_pattern_mismatch":
         msg = f"a name of letters, digits and the signs in {ctx.get('pattern')}, no spaces"
     elif kind == "too_short":
         msg = f"at least {ctx.get('min_length')} item(s)"
-    elif kind == "union_tag_invalid":
-        msg = f"a 'type' among {ctx.get('expected_tags')}, not '{ctx.get('tag')}'"
-        path = f"{path}.type"
+    elif kind == "too_long":
+        msg = f"at most {ctx.get('max_length')} item(s)"
+    elif kind == "string_too_long":
+        shown = f"of {len(value):,} characters" if isinstance(value, str) else shown
+        msg = f"at most {ctx.get('max_length'):,} characters"
+    if isinstance(value, dict) and kind == "value_error":  # a check across a section's fields
+        return f"field '{path}': expected {msg}"
     return f"field '{path}': value {shown}: expected {msg}"
 
 
 def _check_references(scenario: Scenario) -> list[str]:
     """Names used in one place must exist in another (channels, agencies, focus areas)."""
     problems: list[str] = []
-    channel_names = list(scenario.channels)
+    channels = scenario.channels
 
-    def check_channel(path: str, name: str) -> None:
-        if name not in scenario.channels:
-            problems.append(
-                f"field '{path}': value '{name}': expected a channel name, one of "
-                f"{channel_names}{did_you_mean(name, channel_names)}"
-            )
+    def bad_channel(path: str, name: str) -> str:
+        names = list(channels)
+        if len(problems) >= MAX_PROBLEMS - 1:  # counted, not described
+            return f"field '{path}': value {shorten(name, 80, quote=True)}: not a channel"
+        return (
+            f"field '{path}': value {shorten(name, 80, quote=True)}: expected a channel name, "
+            f"one of {shorten(names, 600)}{did_you_mean(name, names)}"
+        )
 
     for name in scenario.population.initial_channels:
-        check_channel(f"population.initial_channels.{name}", name)
+        if name not in channels:
+            problems.append(bad_channel(f"population.initial_channels.{shorten(name)}", name))
     agency_names = [a.name for a in scenario.agencies]
     seen: set[str] = set()
     for i, agency in enumerate(scenario.agencies):
@@ -116,27 +201,36 @@ def _check_references(scenario: Scenario) -> list[str]:
                 f"field 'agencies[{i}].name': value '{agency.name}': expected a unique agency name"
             )
         seen.add(agency.name)
-        for purpose, names in agency.channels.model_dump().items():
+        for purpose in type(agency.channels).model_fields:
+            names = getattr(agency.channels, purpose)
             for j, name in enumerate(names):
-                check_channel(f"agencies[{i}].channels.{purpose}[{j}]", name)
+                if name not in channels:
+                    problems.append(bad_channel(f"agencies[{i}].channels.{purpose}[{j}]", name))
             if purpose == "application" and not names:
                 problems.append(
                     f"field 'agencies[{i}].channels.application': value []: "
                     "expected at least one channel"
                 )
+    known_agencies = set(agency_names)
     for i, event in enumerate(scenario.events):
         for j, name in enumerate(getattr(event, "blocked_channels", [])):
-            check_channel(f"events[{i}].blocked_channels[{j}]", name)
+            if name not in channels:
+                problems.append(bad_channel(f"events[{i}].blocked_channels[{j}]", name))
         for name in getattr(event, "slowed_channels", {}):
-            check_channel(f"events[{i}].slowed_channels.{name}", name)
+            if name not in channels:
+                problems.append(bad_channel(f"events[{i}].slowed_channels.{shorten(name)}", name))
         for j, name in enumerate(getattr(event, "agencies", [])):
-            if name not in agency_names:
+            if name not in known_agencies:
                 problems.append(
-                    f"field 'events[{i}].agencies[{j}]': value '{name}': expected an agency "
-                    f"name, one of {agency_names}{did_you_mean(name, agency_names)}"
+                    f"field 'events[{i}].agencies[{j}]': value {shorten(name, 80, quote=True)}: "
+                    f"expected an agency name, one of {shorten(agency_names, 600)}"
+                    f"{did_you_mean(name, agency_names)}"
                 )
     if len(scenario.channels) > 62:
         problems.append(f"field 'channels': {len(scenario.channels)} channels: expected at most 62")
+    if len(problems) > MAX_PROBLEMS - 1:
+        more = len(problems) - MAX_PROBLEMS + 1
+        problems[MAX_PROBLEMS - 1 :] = [f"... and {more:,} more problems"]
     missing = [f for f in FOCUS_AREAS if f not in scenario.programmes]
     if missing:
         problems.append(
@@ -146,32 +240,40 @@ def _check_references(scenario: Scenario) -> list[str]:
     return problems
 
 
+@functools.lru_cache(maxsize=1)
+def _default_channel_data() -> bytes:
+    """The default channel table as plain data, pickled (a cheap deep copy per validation)."""
+    return pickle.dumps({k: v.model_dump(mode="json") for k, v in default_channels().items()})
+
+
 def _merge_channels(raw: dict[str, Any]) -> dict[str, Any]:
     """Channels given in a file override the default table field by field; new ones are added."""
     given = raw.get("channels")
     if not isinstance(given, dict):
         return raw
-    merged = {k: v.model_dump(mode="json") for k, v in default_channels().items()}
+    merged = pickle.loads(_default_channel_data())
     for name, spec in given.items():
         if isinstance(spec, dict) and name in merged:
-            merged[name] = _deep_merge(merged[name], spec)
+            _merge_into(merged[name], spec)
         else:
             merged[name] = spec
     return {**raw, "channels": merged}
 
 
-def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
+def _merge_into(base: dict[str, Any], update: Mapping[str, Any]) -> None:
+    """Merge ``update`` into ``base`` (a fresh copy owned by the caller), section by section."""
     for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge_into(base[key], value)
         else:
-            out[key] = value
-    return out
+            base[key] = value
 
 
 def validate_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
-    """Validate a mapping as a :class:`Scenario`; raise :class:`ScenarioError` on any problem."""
+    """Validate a mapping as a :class:`Scenario`; raise :class:`ScenarioError` on any problem.
+
+    ``None`` (an empty document) is the baseline; :func:`load_scenario` refuses empty files.
+    """
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -183,166 +285,67 @@ def validate_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(_merge_channels(raw))
     except ValidationError as exc:
-        raise ScenarioError([_describe_error(e) for e in exc.errors()], source) from None
+        raise ScenarioError(describe_validation_errors(exc, Scenario), source) from None
+    except (OverflowError, ValueError, RecursionError) as exc:  # a last guard: never a traceback
+        raise ScenarioError(f"top level: cannot be read as a scenario ({exc})", source) from None
     problems = _check_references(scenario)
     if problems:
         raise ScenarioError(problems, source)
     return scenario
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, except that a key given twice in one mapping is an error: PyYAML keeps
-    the last silently, so a scenario that sets ``n_smes`` twice would run with one of them."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, yaml.Mark] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<': merged keys may be overridden
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                first = seen.get(key)
-            except TypeError:  # an unhashable key: let the base loader report it
-                continue
-            if first is not None:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"duplicate key '{key}' (first given on line {first.line + 1})",
-                    key_node.start_mark,
-                )
-            seen[key] = key_node.start_mark
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        """Dates such as 2010-02-30 match YAML's date pattern but are not dates: say so."""
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"'{node.value}' is not a valid date ({exc})", node.start_mark
-            ) from None
-
-
-_UniqueKeyLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", _UniqueKeyLoader.construct_yaml_timestamp
-)
-
-
-def load_yaml_text(text: str) -> Any:
-    """Parse YAML text with the safe loader, refusing duplicate keys."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-
-
-def read_yaml(path: str | Path) -> Any:
-    """Read a YAML file with the safe loader, turning I/O and syntax errors into ScenarioError."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("file not found", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read file: {exc}", str(path)) from None
-    try:
-        return load_yaml_text(text)
-    except RecursionError:
-        raise ScenarioError("malformed YAML: nested too deeply", str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"{where}malformed YAML: {problem}", str(path)) from None
+# --------------------------------------------------------------------------------------------
+# --set overrides
+# --------------------------------------------------------------------------------------------
+MAX_OVERRIDE_CHARS = 100_000
+"""Longest ``--set PATH=VALUE`` accepted."""
 
 
 def parse_override(text: str) -> tuple[str, Any]:
     """Split ``path.to.field=value``; the value is read as a YAML scalar or flow collection."""
+    if len(text) > MAX_OVERRIDE_CHARS:
+        raise ScenarioError(
+            f"'{shorten(text)}': expected at most {MAX_OVERRIDE_CHARS:,} characters",
+            "--set",
+        )
     if "=" not in text:
-        raise ScenarioError(f"'{text}': expected PATH=VALUE, e.g. population.n_smes=200", "--set")
+        raise ScenarioError(
+            f"'{shorten(text)}': expected PATH=VALUE, e.g. population.n_smes=200", "--set"
+        )
     path, _, value_text = text.partition("=")
     path = path.strip()
     if not path:
-        raise ScenarioError(f"'{text}': the field path before '=' is empty", "--set")
+        raise ScenarioError(f"'{shorten(text)}': the field path before '=' is empty", "--set")
+    paths.split_path(path, "--set")
     try:
         value = load_yaml_text(value_text) if value_text.strip() else ""
+    except InputLimitError as exc:
+        raise ScenarioError(f"'{shorten(path)}': the value is {exc.problem}", "--set") from None
     except yaml.YAMLError:  # e.g. 2010-02-30: kept as text, and the field's check says why
         value = value_text
     return path, value
 
 
 def apply_override(data: dict[str, Any], path: str, value: Any, source: str = "--set") -> None:
-    """Set ``value`` at dotted ``path`` inside a fully resolved scenario mapping.
-
-    List items are addressed by index (``agencies.0.capacity_per_week``) or, for named items, by
-    name (``agencies.trade_agency.capacity_per_week``). An unknown path is an error with a
-    did-you-mean hint. Dictionaries with free keys (channels, focus weights) accept new keys.
-    """
-    parts = path.split(".")
-    node: Any = data
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        where = ".".join(parts[: depth + 1])
-        if isinstance(node, list):
-            index = _list_index(node, part)
-            if index is None:
-                names = [str(i) for i in range(len(node))] + [
-                    str(x.get("name")) for x in node if isinstance(x, dict) and "name" in x
-                ]
-                expected = (
-                    f"expected an index 0..{len(node) - 1} or a name{did_you_mean(part, names)}"
-                    if node
-                    else "the list is empty (add the item in the scenario file first)"
-                )
-                raise ScenarioError(f"field '{where}': no item '{part}': {expected}", source)
-            if last:
-                node[index] = value
-                return
-            node = node[index]
-        elif isinstance(node, dict):
-            if part not in node and not (last and _free_keys(parts[:depth])):
-                raise ScenarioError(
-                    f"field '{where}': unknown key '{part}'{did_you_mean(part, node)}", source
-                )
-            if last:
-                node[part] = value
-                return
-            node = node[part]
-        else:
-            raise ScenarioError(
-                f"field '{where}': '{'.'.join(parts[:depth])}' is a value, not a section", source
-            )
-
-
-def _free_keys(parent: list[str]) -> bool:
-    return bool(parent) and parent[-1] in {
-        "channels",
-        "focus_weights",
-        "initial_channels",
-        "slowed_channels",
-        "raises",
-    }
-
-
-def _list_index(items: list[Any], part: str) -> int | None:
-    if part.isdigit():
-        i = int(part)
-        return i if i < len(items) else None
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and item.get("name") == part:
-            return i
-    return None
+    """Set ``value`` at dotted ``path`` (no ``*``) inside a fully resolved scenario mapping:
+    :func:`simsme.scenario.paths.set_value`."""
+    paths.set_value(data, path, value, source)
 
 
 def apply_overrides(
     scenario: Scenario, overrides: Iterable[str | tuple[str, Any]], source: str = "--set"
 ) -> Scenario:
-    """Return a new scenario with ``PATH=VALUE`` overrides applied and re-validated."""
+    """Return a new scenario with ``PATH=VALUE`` overrides applied and re-validated.
+
+    A ``*`` in a path sets every list item or mapping key (``agencies.*.dart.dialogue=0.9``).
+    """
     overrides = list(overrides)
     if not overrides:
         return scenario
     data = scenario.model_dump(mode="json")
     for item in overrides:
         path, value = parse_override(item) if isinstance(item, str) else item
-        apply_override(data, path, value, source)
+        paths.set_values(data, path, value, source)
     return validate_scenario(data, source)
 
 
@@ -351,7 +354,14 @@ def load_scenario(path: str | Path, overrides: Iterable[str | tuple[str, Any]] =
 
     >>> s = load_scenario("scenarios/baseline.yaml", ["population.n_smes=200"])  # doctest: +SKIP
     """
-    scenario = validate_scenario(read_yaml(path), str(path))
+    raw = read_yaml(path, "scenario file")
+    if raw is None:
+        raise ScenarioError(
+            "the file is empty (or only comments): expected scenario fields. To run the "
+            "defaults, write 'name: baseline' in it, or use scenarios/baseline.yaml",
+            str(path),
+        )
+    scenario = validate_scenario(raw, str(path))
     return apply_overrides(scenario, overrides)
 
 
@@ -373,6 +383,13 @@ def scenario_warnings(scenario: Scenario, source: str = "<scenario>") -> list[st
                 f"{source}: field 'events[{i}].end': {event.end} is before the start "
                 f"({start}): this {event.type} event never happens"
             )
+    pop = scenario.population
+    if pop.agency_catchment_smes and pop.agency_catchment_smes != pop.n_smes:
+        found.append(
+            f"{source}: field 'population.agency_catchment_smes': agency capacities are scaled "
+            f"to {pop.agency_catchment_smes:,} SMEs, not to the run's {pop.n_smes:,} "
+            "(population.n_smes): this count does not scale, so changing n_smes changes waits"
+        )
     return found
 
 
