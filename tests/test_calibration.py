@@ -312,7 +312,10 @@ def test_every_parameter_has_a_meaning_and_a_source():
     assert [p for p in paths if not next(r for r in rows if r["path"] == p)["source"]] == []
     assert [r["path"] for r in rows if not r["meaning"]] == []
     row = next(r for r in rows if r["path"] == "agencies[].capacity_per_week_per_1000_smes")
-    assert row["default"].startswith("training_agency: ") and row["unit"] == "applications/week per 1,000 SMEs"
+    assert (
+        row["default"].startswith("training_agency: ")
+        and row["unit"] == "applications/week per 1,000 SMEs"
+    )
     assert next(r for r in rows if r["path"] == "time.horizon_years")["range"] == "(0, 100]"
 
 

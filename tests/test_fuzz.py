@@ -121,6 +121,13 @@ def _report(tmp_path_factory: pytest.TempPathFactory):
             "inputs": STATS,
         }
         Path(path).write_text(json.dumps(report, indent=2) + "\n")
+    if LONG:
+        # The long profile's promise (issue 14): no input hangs past 10 s and none takes 500 MB
+        # more memory. A bound on a whole input, not a speed test: the slowest seen is ~3 s.
+        slow = {kind: s["over_10_s"] for kind, s in STATS.items() if s["over_10_s"]}
+        heavy = {kind: s["max_peak_rise_mb"] for kind, s in STATS.items()}
+        assert not slow, f"inputs over 10 s: {slow}"
+        assert max(heavy.values(), default=0) < 500, f"peak memory rise per input (MB): {heavy}"
 
 
 def cli(args: list[str]) -> tuple[int, str]:
@@ -734,7 +741,7 @@ def test_large_designs_are_checked_on_a_spread_of_points(tmp_path: Path, small_b
         "base: base.yaml\nparameters:\n"
         "  population.n_smes: {range: {start: 1, stop: 30000, step: 1}}\n",
     )
-    sweep = sweep_spec.load_sweep(path)  # 30,000 points: made, and 2,000 of them checked
+    sweep = sweep_spec.read_sweep_file(path)  # 30,000 points: made, and 2,000 of them checked
     assert sweep.n_points == 30_000
     assert sweep_spec._spread(list(range(30_000)), 2_000)[:2] == [0, 15]
     assert sweep_spec._spread(list(range(30_000)), 2_000)[-1] == 29_999
@@ -744,7 +751,7 @@ def test_large_designs_are_checked_on_a_spread_of_points(tmp_path: Path, small_b
         "  population.n_smes: {range: {start: 1, stop: 1000001, step: 25}}\n",
     )
     with pytest.raises(ScenarioError, match="values\\[40000\\]|range"):
-        sweep_spec.load_sweep(bad)  # the last value (1,000,001) is checked, and too large
+        sweep_spec.read_sweep_file(bad)  # the last value (1,000,001) is checked, and too large
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,7 @@ def test_set_accepts_wildcards_as_sweeps_do() -> None:
 
 
 def test_one_formatter_for_scenarios_and_sweeps(tmp_path: Path) -> None:
-    from simsme.experiments.sweep_spec import load_sweep
+    from simsme.experiments.sweep_spec import read_sweep_file
 
     (tmp_path / "base.yaml").write_text("name: b\n")
     sweep = tmp_path / "s.yaml"
@@ -98,7 +98,7 @@ def test_one_formatter_for_scenarios_and_sweeps(tmp_path: Path) -> None:
         "parameters: {channels.fax.cost: {bounds: [0.1, 0.2], lgo: true}}\n"
     )
     with pytest.raises(ScenarioError) as err:
-        load_sweep(sweep)
+        read_sweep_file(sweep)
     assert err.value.problems == [
         "field 'design.samples': value 0: expected greater than or equal to 2",
         "field 'parameters['channels.fax.cost'].lgo': unknown key 'lgo' (did you mean 'log'?)",

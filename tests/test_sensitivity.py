@@ -22,7 +22,7 @@ from simsme.cli import main
 from simsme.errors import SimsmeError
 from simsme.experiments.sensitivity import analyse, ranking, write_sensitivity
 from simsme.experiments.sweep import SweepResults, design_frame, parameter_frame
-from simsme.experiments.sweep_spec import load_sweep
+from simsme.experiments.sweep_spec import read_sweep_file
 
 BASE = """\
 name: tiny
@@ -49,7 +49,7 @@ def known_results(tmp_path: Path, design: str) -> SweepResults:
     (tmp_path / "base.yaml").write_text(BASE)
     path = tmp_path / "known.yaml"
     path.write_text(f"base: base.yaml\nseed: 3\nreplications: 2\ndesign: {design}\n{PARAMS}")
-    sweep = load_sweep(path)
+    sweep = read_sweep_file(path)
     points = parameter_frame(sweep)
     x = points[[p.name for p in sweep.parameters]].to_numpy()
     y = x @ COEFFICIENTS

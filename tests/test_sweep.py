@@ -24,7 +24,7 @@ from simsme.cli import main
 from simsme.errors import ScenarioError, SimsmeError
 from simsme.experiments.run import run_scenario
 from simsme.experiments.sweep import plan_sweep, run_sweep
-from simsme.experiments.sweep_spec import expand_path, load_sweep
+from simsme.experiments.sweep_spec import expand_path, read_sweep_file
 from simsme.outputs import replication_table
 from simsme.results.folder import CHUNKS_DIR, PROGRESS_FILE
 from simsme.scenario.lowering import lower
@@ -154,7 +154,7 @@ def test_points_change_the_scenario_they_say(grid_dir, reference):
     from simsme.kernel.engine import run_blocks
     from simsme.scenario.loading import load_scenario
 
-    sweep = load_sweep(grid_dir / "grid.yaml")
+    sweep = read_sweep_file(grid_dir / "grid.yaml")
     point = 7  # horizon 6, WhatsApp 4 days, committees every 8 weeks
     scenario = load_scenario(grid_dir / "base.yaml", sweep.overrides(point))
     assert scenario.agencies[3].bureaucracy.committee_interval_weeks == 8.0
@@ -389,7 +389,7 @@ def test_sampled_designs_come_from_salib(tmp_path):
         "morris": ("{kind: morris, trajectories: 5, levels: 4}", 5 * (3 + 1)),
     }
     for name, (line, n) in cases.items():
-        sweep = load_sweep(write(tmp_path, f"{name}.yaml", sampled(line)))
+        sweep = read_sweep_file(write(tmp_path, f"{name}.yaml", sampled(line)))
         assert sweep.n_points == n, name
         problem = sweep.problem
         assert problem["names"] == [p.name for p in sweep.parameters]
@@ -407,8 +407,8 @@ def test_sampled_designs_come_from_salib(tmp_path):
         assert min(rates) >= 0.1 and max(rates) <= 1.0
         np.testing.assert_allclose(latencies, 10 ** sweep.design_matrix[:, 1])
         assert all(isinstance(v, int) and 50 <= v <= 150 for v in smes)  # int field: rounded
-    again = load_sweep(tmp_path / "sobol.yaml")
-    assert again.points == load_sweep(tmp_path / "sobol.yaml").points
+    again = read_sweep_file(tmp_path / "sobol.yaml")
+    assert again.points == read_sweep_file(tmp_path / "sobol.yaml").points
 
 
 def test_points_design_and_ranges(tmp_path):
@@ -421,7 +421,7 @@ design:
     - {population.size_mix: {micro: 0.5, small: 0.3, medium: 0.2}, channels.fax.cost: 0.1}
     - {population.size_mix: {micro: 0.2, small: 0.6, medium: 0.2}, channels.fax.cost: 0.9}
 """
-    sweep = load_sweep(write(tmp_path, "p.yaml", text))
+    sweep = read_sweep_file(write(tmp_path, "p.yaml", text))
     assert sweep.n_points == 2 and sweep.replications == 20  # the base's default
     assert sweep.overrides(1) == [
         ("population.size_mix", {"micro": 0.2, "small": 0.6, "medium": 0.2}),
@@ -433,7 +433,7 @@ parameters:
   channels.fax.cost: {range: {start: 0, stop: 0.3, step: 0.1}}
   population.n_smes: {range: {start: 10, stop: 1000, num: 3, log: true}}
 """
-    sweep = load_sweep(write(tmp_path, "r.yaml", ranged))
+    sweep = read_sweep_file(write(tmp_path, "r.yaml", ranged))
     assert [p["channels.fax.cost"] for p in sweep.points[::3]] == [0, 0.1, 0.2, 0.3]
     assert [p["population.n_smes"] for p in sweep.points[:3]] == [10, 100, 1000]
 
@@ -525,13 +525,13 @@ def test_bad_sweep_files_name_file_field_value_and_expected(tmp_path, capsys, ca
     for text in expected:
         assert " ".join(text.split()) in err, (case, text, err)
     with pytest.raises(ScenarioError):
-        load_sweep(path)
+        read_sweep_file(path)
 
 
 def test_missing_base_scenario(tmp_path):
     path = write(tmp_path, "s.yaml", "base: nowhere.yaml\nparameters: {a.b: {values: [1]}}\n")
     with pytest.raises(ScenarioError, match="field 'base': value 'nowhere.yaml'"):
-        load_sweep(path)
+        read_sweep_file(path)
 
 
 def test_example_sweeps_are_valid(capsys):
@@ -539,11 +539,11 @@ def test_example_sweeps_are_valid(capsys):
     assert len(files) >= 2
     kinds = set()
     for path in files:
-        sweep = load_sweep(path)
+        sweep = read_sweep_file(path)
         kinds.add(sweep.kind)
         assert sweep.base_path.is_file()
     assert "sobol" in kinds
-    first = load_sweep(files[0])  # the small one of the docs: a grid of 20 points
+    first = read_sweep_file(files[0])  # the small one of the docs: a grid of 20 points
     assert first.kind == "grid" and first.n_points * first.replications <= 2000
     assert main(["sweep", str(files[0]), "--dry-run"]) == 0
     assert "points" in capsys.readouterr().out
@@ -587,7 +587,7 @@ def test_overlapping_and_oversized_parameters_are_refused(tmp_path):
         "  agencies.*.capacity_per_week_per_1000_smes: {values: [5, 10]}\n",
     )
     with pytest.raises(ScenarioError, match="also sets"):
-        load_sweep(overlap)
+        read_sweep_file(overlap)
     huge = write(
         tmp_path,
         "huge.yaml",
@@ -595,7 +595,7 @@ def test_overlapping_and_oversized_parameters_are_refused(tmp_path):
         "  channels.whatsapp.latency.median_days: {range: {start: 0.001, stop: 10, step: 1.0e-7}}\n",
     )
     with pytest.raises(ScenarioError, match="at most 100,000 values"):
-        load_sweep(huge)
+        read_sweep_file(huge)
 
 
 def test_sweep_of_a_run_folder_is_refused(tmp_path):

@@ -75,7 +75,7 @@ def scenario_schema() -> dict[str, Any]:
 
 
 def sweep_schema() -> dict[str, Any]:
-    """The JSON Schema of sweep files (what :func:`simsme.experiments.sweep_spec.load_sweep`
+    """The JSON Schema of sweep files (what :func:`simsme.experiments.sweep_spec.read_sweep_file`
     accepts before it checks the paths and values against the base scenario)."""
     from simsme.experiments.sweep_spec import SweepFile
 

@@ -40,6 +40,7 @@ from simsme.calibration.check import run_statistics, variant_scenario
 from simsme.calibration.targets import TargetSet
 from simsme.errors import SimsmeError
 from simsme.scenario.loading import apply_overrides, read_yaml
+from simsme.scenario.paths import MISSING, get_value
 from simsme.scenario.schema import FOCUS_AREAS, Scenario
 
 FOCUS_PATH = "behaviour.support.focus_weights"
@@ -102,21 +103,13 @@ class FitResult:
 
 
 def _get(scenario: Scenario, path: str) -> Any:
-    node: Any = scenario
-    for part in path.split("."):
-        node = node[part] if isinstance(node, dict) else getattr(node, part)
-    return node
+    return get_value(scenario.model_dump(), path)
 
 
 def _written(raw: Any, path: str) -> bool:
     """Whether a scenario file's mapping sets the dotted ``path`` itself (or a section above it
     holding it)."""
-    node = raw
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
+    return get_value(raw, path) is not MISSING
 
 
 def _apply(scenario: Scenario, values: dict[str, float]) -> Scenario:

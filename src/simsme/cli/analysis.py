@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from simsme.cli.app import app
 from simsme.cli.choices import Cluster, Figure, Grouping, ImageFormat
@@ -74,9 +75,9 @@ def plot(
     if quiet:
         return
     folder = files[0].parent if files else (out or results / "figures")
-    console.print(f"wrote {len(files)} figure(s) to {folder}:", soft_wrap=True)
+    console.print(f"wrote {len(files)} figure(s) to {escape(str(folder))}:", soft_wrap=True)
     for path in files:
-        console.print(f"  {path.name}")
+        console.print(f"  {escape(path.name)}")
     for name, reason in skipped.items():
         console.print(f"  skipped {name}: {reason}")
 
@@ -143,9 +144,9 @@ def compare(
     console.print(f"median difference: {comparison.median_difference.method}")
     console.print(f"hazard ratio: {comparison.hazard_ratio.method}")
     for note in comparison.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
     path = plot_comparison(comparison, out, fmt)
-    console.print(f"survival curves: {path}", soft_wrap=True)
+    console.print(f"survival curves: {escape(str(path))}", soft_wrap=True)
     if json_out is not None:
         write_json_atomic(comparison.to_dict(), json_out)
-        console.print(f"comparison: {json_out}", soft_wrap=True)
+        console.print(f"comparison: {escape(str(json_out))}", soft_wrap=True)

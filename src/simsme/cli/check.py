@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from simsme.cli.app import app
@@ -280,6 +281,6 @@ def calibrate_command(
     for path, value in fit.values.items():
         table.add_row(path, fmt(fit.start[path], 4), fmt(value, 4))
     console.print(table)
-    console.print(f"wrote {out}; converged: {fit.converged}")
+    console.print(f"wrote {escape(str(out))}; converged: {fit.converged}")
     if not fit.converged:
         raise typer.Exit(1)

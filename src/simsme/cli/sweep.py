@@ -81,10 +81,10 @@ def sweep(
 ) -> None:
     """Run every point of a sweep file on the kernel into one results folder (resumable)."""
     from simsme.experiments.sweep import check_options, plan_sweep
-    from simsme.experiments.sweep_spec import load_sweep
+    from simsme.experiments.sweep_spec import read_sweep_file
 
     start = time.perf_counter()
-    resolved = load_sweep(sweep_file)
+    resolved = read_sweep_file(sweep_file)
     # a dry run checks the options too (a bad --shard, --executor, ...)
     check_options(resolved, executor, scheduler, workers, threads, shard)
     if dry_run:

@@ -64,7 +64,7 @@ from simsme.experiments.sweep_folder import (
     versions,
 )
 from simsme.experiments.sweep_merge import merge_shards
-from simsme.experiments.sweep_spec import ResolvedSweep, load_sweep
+from simsme.experiments.sweep_spec import ResolvedSweep, read_sweep_file
 from simsme.experiments.sweep_tables import (
     CHUNK_WORK,
     MAX_CHUNKS,
@@ -311,7 +311,7 @@ def plan_sweep(
 
     Parameters
     ----------
-    sweep: a sweep file, or one already loaded with :func:`load_sweep`.
+    sweep: a sweep file, or one already loaded with :func:`read_sweep_file`.
     out: results folder (default ``results/sweeps/<name>-<hash8>[-shard-I-of-N]``).
     executor: ``"local"`` (threads in this process) or ``"dask"``.
     scheduler: address of a dask scheduler; with ``executor="dask"`` and none, a LocalCluster
@@ -323,7 +323,7 @@ def plan_sweep(
     force_new: discard an unfinished or finished sweep of other inputs in ``out``.
     """
     if not isinstance(sweep, ResolvedSweep):
-        sweep = load_sweep(sweep)
+        sweep = read_sweep_file(sweep)
     shard, chunks, mine = check_options(sweep, executor, scheduler, workers, threads, shard)
     if executor == "dask" and scheduler:
         check_scheduler(scheduler)  # before anything is created in the folder

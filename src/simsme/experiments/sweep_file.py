@@ -3,7 +3,7 @@
 A sweep file names a base scenario, fixed changes to it (``set``), the parameters to vary by the
 dotted paths of ``simsme run --set`` and a design (``grid``, ``points``, ``lhs``, ``sobol``,
 ``morris``). This module checks the fields alone; whether the paths and values fit the base
-scenario is checked by :func:`simsme.experiments.sweep_spec.load_sweep`. Every number is bounded
+scenario is checked by :func:`simsme.experiments.sweep_spec.read_sweep_file`. Every number is bounded
 here, so that no file can ask for more work than :data:`MAX_POINTS` points before it is refused.
 """
 

@@ -84,7 +84,7 @@ __all__ = [
     "ResolvedSweep",
     "SweepFile",
     "expand_path",
-    "load_sweep",
+    "read_sweep_file",
     "parse_sweep",
     "salib_problem",
     "sweep_hash",
@@ -149,7 +149,7 @@ def sweep_hash(spec: SweepFile, base: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def load_sweep(path: str | Path) -> ResolvedSweep:
+def read_sweep_file(path: str | Path) -> ResolvedSweep:
     """Read, validate and expand a sweep file into its points (nothing is run).
 
     Raises :class:`ScenarioError` listing every problem found, each naming the file, the

@@ -22,6 +22,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from simsme.results.folder import write_text_atomic
+
 STAMP_NAME = "simsme-kernel-sources.stamp"
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # .../simsme
@@ -135,9 +137,7 @@ def clear_stale_caches(
                         deleted.append(path)
                     except OSError:
                         pass
-            tmp = directory / f"{STAMP_NAME}.{os.getpid()}.tmp"
-            tmp.write_text(digest + "\n")
-            os.replace(tmp, stamp)
+            write_text_atomic(digest + "\n", stamp)
         except OSError:
             continue
     return deleted

@@ -151,8 +151,8 @@ def _json_default(value: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 def damaged(path: Path, what: str) -> DamagedFolder:
     return DamagedFolder(
-        f"{path}: damaged ({what}); pass --force-new to start the folder again, or choose "
-        "another --out"
+        f"{path}: damaged ({what}); run the command that wrote it (run or sweep) again with "
+        "--force-new to start the folder again, or choose another --out"
     )
 
 

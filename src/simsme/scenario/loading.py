@@ -168,6 +168,8 @@ def _describe_error(err: Mapping[str, Any], model: type[BaseModel]) -> str:
         msg = f"at least {ctx.get('min_length')} item(s)"
     elif kind == "too_long":
         msg = f"at most {ctx.get('max_length')} item(s)"
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        msg = "a mapping (key: value lines)"
     elif kind == "string_too_long":
         shown = f"of {len(value):,} characters" if isinstance(value, str) else shown
         msg = f"at most {ctx.get('max_length'):,} characters"
