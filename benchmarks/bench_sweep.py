@@ -91,14 +91,14 @@ def measure_overhead(
     tmp: Path, n_smes: int, years: int, reps: int, a: int, b: int, repeats: int
 ) -> dict:
     from simsme.experiments.sweep import run_sweep
-    from simsme.experiments.sweep_spec import load_sweep
+    from simsme.experiments.sweep_spec import read_sweep_file
     from simsme.kernel.engine import default_threads
 
     path = tmp / f"overhead-{n_smes}-{reps}.yaml"
     path.write_text(
         OVERHEAD_SWEEP.format(base=BASELINE, n_smes=n_smes, years=years, reps=reps, a=a, b=b)
     )
-    sweep = load_sweep(path)
+    sweep = read_sweep_file(path)
     threads = default_threads()
     kernels, walls, inside, kernel_cpu, sweep_cpu = [], [], [], [], []
     for i in range(repeats):  # interleaved, best of each: other load on the machine only adds
@@ -134,13 +134,13 @@ def measure_overhead(
 
 def measure_big(tmp: Path, fraction: int, full: bool) -> dict:
     from simsme.experiments.sweep import plan_sweep
-    from simsme.experiments.sweep_spec import load_sweep
+    from simsme.experiments.sweep_spec import read_sweep_file
     from simsme.kernel.engine import default_threads
 
     path = tmp / "big.yaml"
     path.write_text(BIG_SWEEP.format(base=BASELINE))
     start = time.perf_counter()
-    sweep = load_sweep(path)
+    sweep = read_sweep_file(path)
     load_s = time.perf_counter() - start
     shard = None if full else f"1/{fraction}"
     plan = plan_sweep(sweep, tmp / "out-big", shard=shard, workers=default_threads())
