@@ -149,7 +149,12 @@ def parameter_rows() -> list[dict[str, str]]:
                 "default": _default(p, baseline),
                 "unit": meta.unit if meta else "",
                 "range": _range(p.info.metadata, p.info.annotation),
-                "meaning": " ".join((p.info.description or "").split()),
+                "meaning": " ".join(
+                    (
+                        (p.info.description or "")
+                        + (f" Acts only when {meta.acts_when}." if meta and meta.acts_when else "")
+                    ).split()
+                ),
                 "source": meta.source if meta else "",
                 "arrays": _arrays(p),
             }

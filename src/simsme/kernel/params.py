@@ -81,7 +81,7 @@ TAIL: tuple[tuple[str, Any], ...] = (
     ("ch", np.ndarray),  # [CH_ROWS, C] float64
     ("ch_order", np.ndarray),  # [C] int64, channels by preference
     ("ag", np.ndarray),  # [AG_ROWS, A] float64
-    ("ag_accept", np.ndarray),  # [A, 6] int64 channel masks per purpose
+    ("ag_accept", np.ndarray),  # [A, P] int64 channel masks per purpose
     ("focus_agencies", np.ndarray),  # [5, 1 + A] int64: count, then agency indices
     ("prog", np.ndarray),  # [PR_ROWS, 5] float64
     ("tl", np.ndarray),  # [TL_ROWS, T] float64

@@ -50,7 +50,7 @@ STAGE_NAMES = (
 )
 
 PURPOSE_INDEX = {name: i for i, name in enumerate(PURPOSES)}
-P_DISSEMINATION, P_APPLICATION, P_DOCUMENTS, P_FOLLOW_UP, P_CONFIRMATION, P_NOTIFICATION = range(6)
+P_DISSEMINATION, P_APPLICATION, P_DOCUMENTS, P_FOLLOW_UP, P_NOTIFICATION = range(5)
 R_MANAGERIAL, R_PHYSICAL, R_FIRM_SPECIFIC, R_TECHNOLOGY, R_FINANCIAL, R_MARKET = range(6)
 
 DAYS_PER_YEAR = 365.25
@@ -73,7 +73,7 @@ DERIVED: tuple[tuple[str, Any], ...] = (
     ("face_to_face", int),  # index of the channel used for site visits (-1: none)
     # agencies
     ("ag_focus", np.ndarray),  # [A] focus-area index
-    ("ag_accept", np.ndarray),  # [A, 6] channel masks per purpose
+    ("ag_accept", np.ndarray),  # [A, P] channel masks per purpose (PURPOSES)
     ("agencies_by_focus", np.ndarray),  # [5, A] agency indices, -1 padded
     ("n_agencies_by_focus", np.ndarray),  # [5]
     ("tl_agency_level", np.ndarray),  # [T, A] digitalisation level
@@ -160,7 +160,7 @@ def lower(scenario: Scenario) -> ScenarioArrays:
 
     ags = scenario.agencies
     n_ag = len(ags)
-    ag_accept = np.zeros((n_ag, 6), dtype=np.int64)
+    ag_accept = np.zeros((n_ag, len(PURPOSES)), dtype=np.int64)
     for a, ag in enumerate(ags):
         for p, purpose in enumerate(PURPOSES):
             ag_accept[a, p] = mask(getattr(ag.channels, purpose))

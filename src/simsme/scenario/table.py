@@ -175,6 +175,7 @@ class ParamMeta:
     feeds: tuple[str, ...] = ()
     structural: str | None = None
     calibrated: bool = False
+    acts_when: str | None = None  # when a parameter inert in every shipped scenario acts
 
     def __call__(self, schema: dict[str, Any]) -> None:
         """Annotate the JSON Schema (pydantic's ``json_schema_extra`` hook)."""
@@ -197,18 +198,21 @@ def param(
     feeds: str | tuple[str, ...] = (),
     structural: str | None = None,
     calibrated: bool = False,
+    acts_when: str | None = None,
     **field_args: Any,
 ) -> Any:
     """A schema field that is a row of the parameter table (pydantic ``Field`` plus metadata).
 
     ``field_args`` go to ``Field`` (``description`` is the meaning; ``ge``, ``le`` ... the range).
+    ``acts_when`` says when a parameter that moves no output in any shipped scenario acts
+    (tests/test_inert.py requires it of such parameters; the table shows it with the meaning).
     """
     feeds = (feeds,) if isinstance(feeds, str) else tuple(feeds)
     if not (to or feeds or structural):
         raise TypeError("a parameter needs `to`, `feeds` or `structural` (how the engines see it)")
     if via is not None and via not in VIA and via not in COMBINE:
         raise TypeError(f"unknown conversion via={via!r}; expected one of {[*VIA, *COMBINE]}")
-    meta = ParamMeta(unit, source, to, via, feeds, structural, calibrated)
+    meta = ParamMeta(unit, source, to, via, feeds, structural, calibrated, acts_when)
     return Field(default, json_schema_extra=meta, **field_args)  # type: ignore[arg-type]
 
 
