@@ -592,7 +592,7 @@ SWEEP_PATHS = st.one_of(
             "channels.whatsapp.latency.median_days",
             "agencies.*.bureaucracy.committee_interval_weeks",
             "export_market.base_rate_per_year",
-            "behaviour.capability.readiness_threshold",
+            "behaviour.export_entry.entry_cost",
         ]
     ),
 )
@@ -604,7 +604,7 @@ SWEPT = [  # path, low, high, integer: ranges every scenario accepts
     ("agencies.*.bureaucracy.committee_interval_weeks", 0.0, 12.0, False),
     ("agencies.trade_agency.capacity_per_week_per_1000_smes", 0.5, 20.0, False),
     ("export_market.base_rate_per_year", 0.1, 1.0, False),
-    ("behaviour.capability.readiness_threshold", 0.3, 0.6, False),
+    ("behaviour.export_entry.entry_cost", 0.3, 0.6, False),
 ]
 
 

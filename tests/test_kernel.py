@@ -79,7 +79,13 @@ def assert_same(a: RunBlock, b: RunBlock) -> None:
 # Determinism
 # ---------------------------------------------------------------------------------------------
 def test_same_seed_same_outputs_whatever_the_threads_and_blocks() -> None:
-    raw = small(100, 3.0, population={"entrants_per_year": 0.1}, events=EVENTS)
+    raw = small(
+        100,
+        3.0,
+        population={"entrants_per_year": 0.1},
+        behaviour={"export_entry": {"entry_cost": 0.3}},  # a low sunk cost: many export
+        events=EVENTS,
+    )
     reference = run(raw, 6, threads=1, block_size=6)
     assert (reference.export_step >= 0).sum() > 20  # a run where things happen
     assert_same(reference, run(raw, 6, threads=2))
@@ -217,7 +223,10 @@ def test_probability_bound_is_an_upper_bound() -> None:
             2.0,
             time={"step_days": 1.0},
             population={"network": {"mean_degree": 12}},
-            behaviour={"adoption": {"rate_per_year": 20.0, "threshold": 0.5}},
+            behaviour={
+                "adoption": {"rate_per_year": 20.0, "threshold": 0.5},
+                "export_entry": {"entry_cost": 0.3},  # a low sunk cost: many export
+            },
             events=[{"type": "movement_control", "start": "2010-04-01", "end": "2010-09-01"}],
         ),
         # public Q&A on social media reaching SMEs (awareness hazard changing every step),

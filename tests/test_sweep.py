@@ -254,7 +254,7 @@ set:
   population.n_smes: 200
   time.horizon_years: 8
 parameters:
-  behaviour.capability.readiness_threshold: {range: {start: 0.35, stop: 0.55, num: 4}}
+  behaviour.export_entry.entry_cost: {range: {start: 1.5, stop: 3.0, num: 4}}
   channels.whatsapp.latency.median_days: {values: [0.25, 0.5, 1, 2, 4, 8]}
 """
 

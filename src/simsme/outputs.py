@@ -70,6 +70,11 @@ class RunBlock:
     channels_adopted: np.ndarray
     cocreated: np.ndarray
     aware_step: np.ndarray
+    committed_step: np.ndarray  # [B, N] step it committed to exporting, -1 if none
+    procedure_days: np.ndarray  # [B, N] days from commitment to its last procedure's issue
+    procedures: np.ndarray  # [B, N] procedures it had to obtain
+    digital_procedures: np.ndarray  # [B, N] ... of which over a regulator's digital platform
+    experienced: np.ndarray  # [B, N] founder with prior international experience
     year_channel_applications: np.ndarray  # [B, Y, C]
     # per replication, its application records (simsme.mechanisms.records): float rows
     # [applications, RF_ROWS] and int rows [applications, RI_ROWS]; None when not kept
@@ -113,11 +118,18 @@ class RunBlock:
             channels_adopted=np.zeros((b, n), np.int64),
             cocreated=np.zeros((b, n), np.int32),
             aware_step=np.full((b, n), -1, np.int32),
+            committed_step=np.full((b, n), -1, np.int32),
+            procedure_days=np.zeros((b, n)),
+            procedures=np.zeros((b, n), np.int8),
+            digital_procedures=np.zeros((b, n), np.int8),
+            experienced=np.zeros((b, n), np.int8),
             year_channel_applications=np.zeros((b, arrays.n_years, arrays.n_channels), np.int32),
         )
 
 
-def _ttfe(block: RunBlock, arrays: ScenarioArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ttfe_arrays(
+    block: RunBlock, arrays: ScenarioArrays
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """TTFE in weeks from the start of the run (or founding), the exported flag, age at export."""
     step_days = arrays.step_days
     start_day = np.maximum(block.founded_day, 0.0)
@@ -133,7 +145,7 @@ def sme_table(
 ) -> pd.DataFrame:
     """One row per SME per replication (MODEL.md section 6, per SME)."""
     b, n = block.export_step.shape
-    ttfe, exported, age = _ttfe(block, arrays)
+    ttfe, exported, age = ttfe_arrays(block, arrays)
     cols: dict[str, np.ndarray] = {
         "replication": np.repeat(block.replication, n),
         "sme": np.tile(np.arange(n, dtype=np.int32), b),
@@ -159,6 +171,15 @@ def sme_table(
     cols["aware_week"] = np.where(
         block.aware_step >= 0, (block.aware_step + 1) * arrays.step_days / 7.0, np.nan
     ).ravel()
+    committed = block.committed_step >= 0
+    cols["committed_week"] = np.where(
+        committed, block.committed_step * arrays.step_days / 7.0, np.nan
+    ).ravel()
+    cols["procedures"] = block.procedures.ravel()
+    cols["digital_procedures"] = block.digital_procedures.ravel()
+    finished = committed & np.isfinite(block.procedure_days)  # inf: not all issued by the horizon
+    cols["weeks_on_procedures"] = np.where(finished, block.procedure_days / 7.0, np.nan).ravel()
+    cols["experienced_founder"] = block.experienced.ravel().astype(bool)
     cols["channels_used"] = _mask_names(block.channels_used.ravel(), channel_names)
     cols["channels_adopted"] = _mask_names(block.channels_adopted.ravel(), channel_names)
     cols["digital_channels_adopted"] = _popcount(
@@ -197,7 +218,7 @@ def replication_table(block: RunBlock, arrays: ScenarioArrays, start_year: int) 
     """One row per replication (MODEL.md section 6, per replication)."""
     from simsme.analysis.survival import km_median_and_restricted_mean  # (imports this module)
 
-    ttfe, exported, age = _ttfe(block, arrays)
+    ttfe, exported, age = ttfe_arrays(block, arrays)
     n = exported.shape[1]
     rows: dict[str, np.ndarray] = {"replication": block.replication}
     rows["n_smes"] = np.full(len(block.replication), n)

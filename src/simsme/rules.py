@@ -152,26 +152,49 @@ def external_sourcing(network_strength, cocreations, gain):
     return 1.0 - (1.0 - network_strength) * math.exp(-gain * cocreations)
 
 
+# The published path coefficients of 004 Figure 4. The targets below divide by these constants,
+# not by the coefficients in use, so that raising a path coefficient never lowers a target (a
+# convex mix would shift weight away from the other inputs and could delay exports, against the
+# seed's positive paths); at the published values the targets are the weighted means of 004.
+PUBLISHED_INTERNAL = 0.25
+PUBLISHED_EXTERNAL = 0.56
+PUBLISHED_VALUE = 0.72
+PUBLISHED_EXPORT = 0.75
+
+
 @njit(cache=True)
-def coinnovation_target(firm_specific, technology, external, beta_internal, beta_external):
+def internal_innovation(firm_specific, technology, physical):
+    """Internal innovation capacity: the mean of firm-specific, technological and physical
+    resources (002 Table 4 resource categories; 004 Figure 4 "internal innovation"), so each of
+    these resources acts on the co-innovation path."""
+    return (firm_specific + technology + physical) / 3.0
+
+
+@njit(cache=True)
+def coinnovation_target(internal, external, beta_internal, beta_external):
     """Co-innovation = 0.25 x internal innovation + 0.56 x external sourcing (004 Figure 4),
-    normalised by the sum of the paths so it stays in [0, 1]."""
-    internal = 0.5 * (firm_specific + technology)
-    return (beta_internal * internal + beta_external * external) / (beta_internal + beta_external)
+    scaled by the published coefficients' sum and capped at 1: non-decreasing in both paths."""
+    level = (beta_internal * internal + beta_external * external) / (
+        PUBLISHED_INTERNAL + PUBLISHED_EXTERNAL
+    )
+    return min(1.0, level)
 
 
 @njit(cache=True)
 def value_target(coinnovation, managerial, beta_value):
-    """Value proposition follows co-innovation (0.72, 004 Figure 4); the unexplained share
-    comes from managerial competence (002 Table 4)."""
-    return beta_value * coinnovation + (1.0 - beta_value) * managerial
+    """Value proposition follows co-innovation (0.72, 004 Figure 4); the share the path leaves
+    unexplained at the published coefficient comes from managerial competence (002 Table 4).
+    Capped at 1: non-decreasing in the path coefficient."""
+    return min(1.0, beta_value * coinnovation + (1.0 - PUBLISHED_VALUE) * managerial)
 
 
 @njit(cache=True)
 def export_propensity_target(value, market_knowledge, financial, beta_export):
-    """Export propensity follows value proposition (0.75, 004 Figure 4); the rest comes from
-    market knowledge and financial accessibility (002 Table 4)."""
-    return beta_export * value + (1.0 - beta_export) * 0.5 * (market_knowledge + financial)
+    """Export propensity follows value proposition (0.75, 004 Figure 4); the share the path
+    leaves unexplained at the published coefficient comes from market knowledge and financial
+    accessibility (002 Table 4). Capped at 1: non-decreasing in the path coefficient."""
+    rest = (1.0 - PUBLISHED_EXPORT) * 0.5 * (market_knowledge + financial)
+    return min(1.0, beta_export * value + rest)
 
 
 @njit(cache=True)
@@ -188,17 +211,21 @@ def resource_drift(resource, initial, growth_rate, decay_rate, dt_years):
 
 
 @njit(cache=True)
-def opportunity_rate(base, marketplace, programme, referral_rate, exporting_neighbours, demand):
-    """Export opportunities per year for a ready SME.
+def opportunity_rate(
+    base, marketplace, programme, referral_rate, exporting_neighbours, abroad, demand
+):
+    """Export orders (buyer contacts) per year for an aware SME.
 
     A base rate; e-marketplace and social-media listing for SMEs on those channels (000, e-Trade);
     market-access programmes while they last (trade fairs, 003 Table 5); one referral rate per
-    exporting network neighbour (000, Company B's decision was network-driven); all scaled by
-    export demand: free-trade agreements raise it (demand > 1); a movement-control order lowers it
-    (demand < 1) for every source except e-marketplaces, because online trade went on while fairs,
-    visits and buyers' trips stopped (000, e-Trade; 003 section 4.2 on DIP during the pandemic).
+    exporting network neighbour (000, Company B's decision was network-driven); ``abroad``, the
+    orders its founder's ties abroad bring (docs/evidence.md F7); all scaled by export demand:
+    free-trade agreements raise it (demand > 1); a movement-control order lowers it (demand < 1)
+    for every source except e-marketplaces, because online trade went on while fairs, visits and
+    buyers' trips stopped (000, e-Trade; 003 section 4.2 on DIP during the pandemic). Whether an
+    order is taken is the entry decision (:mod:`simsme.mechanisms.entry`).
     """
-    offline = base + programme + referral_rate * exporting_neighbours
+    offline = base + programme + referral_rate * exporting_neighbours + abroad
     return demand * offline + max(demand, 1.0) * marketplace
 
 

@@ -20,17 +20,16 @@ from simsme.kernel.params import AG_DESK_DAYS, AG_STAGE_FACTOR, CH_DIGITAL
 from simsme.kernel.state import (
     F_APP_DUE,
     F_FOUNDED_DAY,
-    F_PENALTY,
-    F_PROPENSITY,
     G_EXCHANGES,
     G_STEP_APPLICATIONS,
     I_APP_AGENCY,
     I_APP_STAGE,
     I_AWARE,
+    I_COMMITTED_STEP,
     I_EXPORT_STEP,
     I_EXPORTED,
 )
-from simsme.mechanisms import process, support
+from simsme.mechanisms import process
 from simsme.scenario.lowering import STAGE_ASSESSMENT, STAGE_DELIVERY, STAGE_NONE
 
 N_STAGE_COLUMNS = 6  # Not founded, Unaware, Aware, Ready, Exporting, New exporters
@@ -45,12 +44,7 @@ def census_row(p, s, t, initial, out):
     day = t * p.step_days
     end = 0.0 if initial else day + p.step_days
     sf, si = s.sf, s.si
-    founded_day, propensity, penalty, due = (
-        sf[F_FOUNDED_DAY],
-        sf[F_PROPENSITY],
-        sf[F_PENALTY],
-        sf[F_APP_DUE],
-    )
+    founded_day, due, committed = sf[F_FOUNDED_DAY], sf[F_APP_DUE], si[I_COMMITTED_STEP]
     aware, exported, export_step, stage, agency = (
         si[I_AWARE],
         si[I_EXPORTED],
@@ -58,7 +52,6 @@ def census_row(p, s, t, initial, out):
         si[I_APP_STAGE],
         si[I_APP_AGENCY],
     )
-    threshold = p.readiness_threshold
     desk, factor = p.ag[AG_DESK_DAYS], p.ag[AG_STAGE_FACTOR]
     n_agencies = p.n_agencies
     open_at = N_STAGE_COLUMNS + N_OPEN_STAGES
@@ -70,7 +63,7 @@ def census_row(p, s, t, initial, out):
             continue
         if founded_day[i] > day:
             out[0] += 1.0
-        elif support.is_ready(aware[i] != 0, propensity[i], penalty[i], threshold):
+        elif committed[i] >= 0:  # committed to exporting, obtaining its procedures
             out[3] += 1.0
         elif aware[i]:
             out[2] += 1.0

@@ -27,15 +27,20 @@ from simsme.kernel.state import (
     C_N_RECORDS,
     C_RECORDS_LOST,
     F_FOUNDED_DAY,
+    F_PROCEDURE_DAYS,
     F_WAIT_DAYS,
     I_APPLICATIONS,
     I_APPROVALS,
     I_AWARE_STEP,
     I_COCREATED,
+    I_COMMITTED_STEP,
     I_DIGITAL_APPLICATIONS,
+    I_DIGITAL_PROCEDURES,
+    I_EXPERIENCED,
     I_EXPORT_STEP,
     I_MARKETS,
     I_MODE,
+    I_PROCEDURES,
     I_REGION,
     I_SIZE_CLASS,
     L_CHANNELS,
@@ -75,6 +80,11 @@ def run_replication(
     channels_adopted,
     cocreated,
     aware_step,
+    committed_step,
+    procedure_days,
+    procedures,
+    digital_procedures,
+    experienced,
     year_channel_applications,
     record_capacity,
     series,
@@ -116,6 +126,11 @@ def run_replication(
         channels_adopted[b, i] = sl[L_CHANNELS, i]
         cocreated[b, i] = si[I_COCREATED, i]
         aware_step[b, i] = si[I_AWARE_STEP, i]
+        committed_step[b, i] = si[I_COMMITTED_STEP, i]
+        procedure_days[b, i] = sf[F_PROCEDURE_DAYS, i]
+        procedures[b, i] = si[I_PROCEDURES, i]
+        digital_procedures[b, i] = si[I_DIGITAL_PROCEDURES, i]
+        experienced[b, i] = si[I_EXPERIENCED, i]
     fits = True
     counts = s.year_channel_applications
     limit = np.iinfo(year_channel_applications.dtype).max
@@ -165,6 +180,11 @@ def _run_once(block: RunBlock, row: int, arrays, params, seed, capacity: int):
         block.channels_adopted,
         block.cocreated,
         block.aware_step,
+        block.committed_step,
+        block.procedure_days,
+        block.procedures,
+        block.digital_procedures,
+        block.experienced,
         block.year_channel_applications,
         capacity,
         block.series,

@@ -21,6 +21,7 @@ stack         columns of the table                                   row constan
                  vector takes one row per resource
 ``Params.tl``    per-step timelines of event parameters that            ``TL_X`` for ``tl_x``
                  multiply, add or switch on
+``Params.pc``    one value per procedure (``procedures[]``)             ``PC_X`` for ``pc_x``
 ============  =====================================================  ==========================
 
 ``*_ROWS`` is each stack's row count. Every scalar of the table becomes a field of
@@ -46,6 +47,7 @@ STACKS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "ag": ("AG", ("agencies[]",), "ag_"),
     "prog": ("PR", ("programmes.*", "focus areas"), "prog_"),
     "tl": ("TL", ("timeline",), "tl_"),
+    "pc": ("PC", ("procedures[]",), "pc_"),
 }
 TIMELINE_ROWS = ("mul", "add", "or")  # timelines of one value per step (the others: tl_slow ...)
 ROWS_PER_COLUMN = {"by_resource": len(RESOURCES)}
@@ -90,6 +92,9 @@ TAIL: tuple[tuple[str, Any], ...] = (
     ("tl_blocked", np.ndarray),  # [T] int64 blocked-channel mask
     ("reg", np.ndarray),  # [REG_ROWS, K] float64
     ("tax", np.ndarray),  # [TAX_ROWS, K] float64
+    ("pc", np.ndarray),  # [PC_ROWS, K] float64, one column per procedure
+    ("pc_accept", np.ndarray),  # [K] int64 channel masks
+    ("tl_pc_level", np.ndarray),  # [T, K] the regulators' digitalisation level
 )
 
 
@@ -158,7 +163,8 @@ def kernel_params(p: ScenarioArrays) -> Params:
     model = getattr(type(p), "scenario_model", Scenario)
     lay = layout(model)
     n_ag = int(p.n_agencies)
-    widths = {"ch": p.n_channels, "ag": n_ag, "prog": 5, "tl": p.n_steps}
+    n_pc = int(p.n_procedures)
+    widths = {"ch": p.n_channels, "ag": n_ag, "prog": 5, "tl": p.n_steps, "pc": n_pc}
     stacked = {s: _stack(p, lay.stacks[s], lay.rows[s], widths[s]) for s in STACKS}
     focus_agencies = np.zeros((5, 1 + n_ag), dtype=np.int64)
     focus_agencies[:, 0] = p.n_agencies_by_focus
@@ -197,4 +203,7 @@ def kernel_params(p: ScenarioArrays) -> Params:
         tl_blocked=np.ascontiguousarray(np.asarray(p.tl_blocked, dtype=np.int64)),
         reg=reg,
         tax=tax,
+        pc=stacked["pc"],
+        pc_accept=np.ascontiguousarray(np.asarray(p.pc_accept, dtype=np.int64).reshape(n_pc)),
+        tl_pc_level=_f64(p.tl_procedure_level).reshape(p.n_steps, n_pc),
     )

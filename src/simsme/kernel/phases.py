@@ -32,11 +32,19 @@ from simsme.kernel.fastpath import (
 )
 from simsme.kernel.params import (
     AG_ACCESS,
+    CH_BUREAUCRACY,
     CH_DIGITAL,
     CH_DISSEMINATION_REACH,
     CH_EASE,
     CH_EXPORT_REACH,
+    CH_LOG_MEDIAN,
+    CH_NEEDS_CONNECTIVITY,
+    CH_SIGMA,
     CH_USEFULNESS,
+    PC_DESK_CONVENTIONAL,
+    PC_DESK_DIGITAL,
+    PC_MISSING,
+    PC_SITE_VISIT,
     REG_END,
     REG_PENALTY,
     REG_SHARE,
@@ -45,6 +53,7 @@ from simsme.kernel.params import (
     TAX_START,
     TL_DEMAND,
     TL_PUSH,
+    TL_REMOTE,
 )
 from simsme.kernel.state import (
     C_ADOPT_EPOCH,
@@ -54,17 +63,24 @@ from simsme.kernel.state import (
     C_N_FOUNDED,
     C_NEW_EXPORTERS,
     F_ADOPT_PBAR,
+    F_ADVICE,
     F_APP_SUBMITTED,
     F_AWARE_P,
     F_COINNOVATION,
+    F_COST_SHARE,
+    F_DOWNTIME,
     F_ENDOWMENT,
     F_EXPORT_PBAR,
     F_EXTERNAL,
+    F_FOUNDED_DAY,
     F_MARKETPLACE,
     F_PENALTY,
+    F_PROCEDURE_DAYS,
+    F_PROFITABILITY,
     F_PROGRAMME_RATE,
     F_PROGRAMME_UNTIL,
     F_PROPENSITY,
+    F_READY_DAY,
     F_RESOURCES,
     F_VALUE,
     F_WAIT_DAYS,
@@ -82,13 +98,20 @@ from simsme.kernel.state import (
     I_AWARE_NEIGHBOURS,
     I_AWARE_STAMP,
     I_AWARE_STEP,
+    I_COMMITTED_STEP,
+    I_DIGITAL_PROCEDURES,
+    I_EXPERIENCED,
     I_EXPORT_STAMP,
     I_EXPORT_STEP,
     I_EXPORTED,
     I_EXPORTING_NEIGHBOURS,
     I_MARKETS,
     I_MODE,
+    I_PROCEDURES,
+    I_TIES,
     L_CHANNELS,
+    L_CHANNELS_USED,
+    L_OUTSTANDING,
     STALE,
     update_active,
 )
@@ -97,14 +120,16 @@ from simsme.mechanisms import (
     adoption,
     awareness,
     capabilities,
+    entry,
     events,
     export,
+    procedures,
     process,
     records,
-    support,
 )
 from simsme.mechanisms.draws import uniform
 from simsme.scenario.lowering import (
+    DAYS_PER_YEAR,
     P_DISSEMINATION,
 )
 
@@ -333,11 +358,12 @@ def update_capabilities(p, s, t, rng):
             level, initial = res[r], endowment[r]
             for i in range(n):
                 level[i] = rules.resource_drift(level[i], initial[i], growth, decay, dt_years)
-        managerial, firm, technology, financial, market = res[0], res[2], res[3], res[4], res[5]
+        managerial, physical, firm = res[0], res[1], res[2]
+        technology, financial, market = res[3], res[4], res[5]
         for i in range(n):
             coinnovation[i], value[i], propensity[i] = capabilities.follow_targets(
                 coinnovation[i], value[i], propensity[i],
-                managerial[i], firm[i], technology[i], financial[i], market[i], external[i],
+                managerial[i], physical[i], firm[i], technology[i], financial[i], market[i], external[i],
                 b_int, b_ext, b_val, b_exp, adjust,
             )  # fmt: skip
     else:  # some SMEs are not founded yet: only the founded ones change
@@ -350,7 +376,7 @@ def update_capabilities(p, s, t, rng):
                 )
             coinnovation[i], value[i], propensity[i] = capabilities.follow_targets(
                 coinnovation[i], value[i], propensity[i],
-                res[0, i], res[2, i], res[3, i], res[4, i], res[5, i], external[i],
+                res[0, i], res[1, i], res[2, i], res[3, i], res[4, i], res[5, i], external[i],
                 b_int, b_ext, b_val, b_exp, adjust,
             )  # fmt: skip
 
@@ -360,16 +386,19 @@ def update_capabilities(p, s, t, rng):
 # ---------------------------------------------------------------------------------------------
 @njit(**KERNEL)
 def enter_exports(p, s, t, rng):
-    """Ready SMEs meet export opportunities and take the first one (first export).
+    """Aware SMEs meet export orders and decide, under a sunk cost, whether to take one; an SME
+    that commits obtains the procedures it lacks, and exports when the last is issued.
 
-    The mode is indirect unless the SME is well resourced (004: 80% indirect, 20% direct).
+    Entry: :func:`simsme.mechanisms.entry.commits_to_export` (Roberts and Tybout 1997; Melitz
+    2003); procedures: :func:`simsme.mechanisms.procedures.obtain_procedures` (003 s4.1). The
+    mode is indirect unless the SME is well resourced (004: 80% indirect, 20% direct).
     """
     day = t * p.step_days
     demand = p.tl[TL_DEMAND, t]
     if t > 0 and demand != p.tl[TL_DEMAND, t - 1]:
         s.c[C_EXPORT_EPOCH] += 1
     epoch = s.c[C_EXPORT_EPOCH]
-    sf, si = s.sf, s.si
+    sf, si, sl = s.sf, s.si, s.sl
     aware, propensity, penalty = si[I_AWARE], sf[F_PROPENSITY], sf[F_PENALTY]
     programme_rate, programme_until = sf[F_PROGRAMME_RATE], sf[F_PROGRAMME_UNTIL]
     marketplace, exporting_neighbours = sf[F_MARKETPLACE], si[I_EXPORTING_NEIGHBOURS]
@@ -377,69 +406,92 @@ def enter_exports(p, s, t, rng):
     resources = sf[F_RESOURCES : F_RESOURCES + 6]
     mode, markets, export_step = si[I_MODE], si[I_MARKETS], si[I_EXPORT_STEP]
     app_stage, wait, submitted = si[I_APP_STAGE], sf[F_WAIT_DAYS], sf[F_APP_SUBMITTED]
+    profitability, experienced, ties = sf[F_PROFITABILITY], si[I_EXPERIENCED], si[I_TIES]
+    committed, ready_day, procedure_days = (
+        si[I_COMMITTED_STEP],
+        sf[F_READY_DAY],
+        sf[F_PROCEDURE_DAYS],
+    )
+    n_procedures, n_digital = si[I_PROCEDURES], si[I_DIGITAL_PROCEDURES]
+    outstanding, channels, channels_used = sl[L_OUTSTANDING], sl[L_CHANNELS], sl[L_CHANNELS_USED]
+    downtime, cost_share, advice = sf[F_DOWNTIME], sf[F_COST_SHARE], sf[F_ADVICE]
+    ch, pc = p.ch, p.pc
     record_of = si[I_APP_RECORD]
     end_day = (t + 1) * p.step_days  # the first export ends the SME's observation (outputs.py)
     direct_threshold, direct_steepness = p.direct_threshold, p.direct_steepness
     extra_markets = p.extra_markets
+    cost, cut, demand_sigma = p.entry_cost, p.experience_cut, p.demand_sigma
+    inertia, founded_day = p.inertia_per_decade, sf[F_FOUNDED_DAY]
     active, changed = s.active, s.changed
-    threshold, base, referral, dt_years = (
-        p.readiness_threshold,
-        p.base_opportunity,
-        p.referral_rate,
-        p.dt_years,
-    )
+    base, referral, tie_rate, dt_years = p.base_opportunity, p.referral_rate, p.tie_rate, p.dt_years
     n_changed = 0
     for k in range(s.c[C_N_ACTIVE]):
         i = active[k]
-        if not support.is_ready(aware[i] != 0, propensity[i], penalty[i], threshold):
-            continue
-        if stamp[i] != epoch:
+        if committed[i] < 0:
+            if not aware[i]:
+                continue
+            if stamp[i] != epoch:
+                rate = export.opportunity_rate(
+                    day, programme_rate[i], programme_until[i], base, marketplace[i], referral,
+                    exporting_neighbours[i], ties[i], tie_rate, demand,
+                )  # fmt: skip
+                bound[i] = probability_bound(rate, dt_years)
+                stamp[i] = epoch
+            u = uniform(rng)
+            if u >= bound[i]:
+                continue  # above the bound, so above the step's probability: no order
             rate = export.opportunity_rate(
-                day,
-                programme_rate[i],
-                programme_until[i],
-                base,
-                marketplace[i],
-                referral,
-                exporting_neighbours[i],
-                demand,
+                day, programme_rate[i], programme_until[i], base, marketplace[i], referral,
+                exporting_neighbours[i], ties[i], tie_rate, demand,
+            )  # fmt: skip
+            if u >= rules.step_probability(rate, dt_years):
+                continue
+            # an order: take it if it covers the sunk cost (takes_order)
+            own_cost = entry.entry_cost(
+                cost, cost_share[i], advice[i], experienced[i] != 0, cut,
+                (day - founded_day[i]) / DAYS_PER_YEAR, inertia,
+            )  # fmt: skip
+            if not entry.commits_to_export(
+                rng, profitability[i], propensity[i], penalty[i], own_cost, demand_sigma
+            ):
+                continue
+            committed[i] = t
+            days, digital_count, used = procedures.obtain_procedures(
+                rng, outstanding[i], day, channels[i], downtime[i], experienced[i] != 0,
+                resources[1, i], p.pc_accept, p.tl_pc_level, pc[PC_MISSING], pc[PC_DESK_DIGITAL],
+                pc[PC_DESK_CONVENTIONAL], pc[PC_SITE_VISIT], p.face_to_face, p.ch_order,
+                ch[CH_NEEDS_CONNECTIVITY], ch[CH_LOG_MEDIAN], ch[CH_SIGMA], ch[CH_BUREAUCRACY],
+                p.tl_blocked, p.tl_slow, p.tl[TL_REMOTE], p.conventional_mask, p.documents_mask,
+                p.digital_mask, p.step_days,
+            )  # fmt: skip
+            ready_day[i] = day + days
+            procedure_days[i] = days
+            n_procedures[i] = procedures.count_procedures(outstanding[i])
+            n_digital[i] = digital_count
+            channels_used[i] |= used
+            outstanding[i] = 0
+        if ready_day[i] >= end_day:
+            continue  # its procedures are not all issued yet
+        # record_first_export: mode (indirect unless well resourced, 004) and markets
+        own_cost = entry.entry_cost(
+            cost, cost_share[i], advice[i], experienced[i] != 0, cut,
+            (day - founded_day[i]) / DAYS_PER_YEAR, inertia,
+        )  # fmt: skip
+        mode[i], markets[i] = export.first_export(
+            rng, resources[0, i], resources[4, i], resources[5, i], direct_threshold,
+            direct_steepness, extra_markets, profitability[i], propensity[i], penalty[i],
+            own_cost, demand_sigma,
+        )  # fmt: skip
+        export_step[i] = t
+        # an application still with the agency closes with the observation: charge its wait
+        wait[i] += process.wait_at_end(app_stage[i], submitted[i], end_day)
+        r = record_of[i]
+        if r >= 0:
+            records.close_open(
+                s.rec_f[r], s.rec_i[r], app_stage[i], end_day, records.OPEN_AT_EXPORT
             )
-            bound[i] = probability_bound(rate, dt_years)
-            stamp[i] = epoch
-        u = uniform(rng)
-        if u >= bound[i]:
-            continue  # above the bound, so above the step's probability: no export
-        rate = export.opportunity_rate(
-            day,
-            programme_rate[i],
-            programme_until[i],
-            base,
-            marketplace[i],
-            referral,
-            exporting_neighbours[i],
-            demand,
-        )
-        if u < rules.step_probability(rate, dt_years):
-            # record_first_export: mode (indirect unless well resourced, 004) and markets
-            mode[i], markets[i] = export.first_export(
-                rng,
-                resources[0, i],
-                resources[4, i],
-                resources[5, i],
-                direct_threshold,
-                direct_steepness,
-                extra_markets,
-            )
-            export_step[i] = t
-            # an application still with the agency closes with the observation: charge its wait
-            wait[i] += process.wait_at_end(app_stage[i], submitted[i], end_day)
-            r = record_of[i]
-            if r >= 0:
-                records.close_open(
-                    s.rec_f[r], s.rec_i[r], app_stage[i], end_day, records.OPEN_AT_EXPORT
-                )
-            changed[n_changed] = i
-            n_changed += 1
+        changed[n_changed] = i
+        n_changed += 1
     exported, indptr, neighbours = si[I_EXPORTED], s.indptr, s.neighbours
     s.c[C_NEW_EXPORTERS] = n_changed
     for k in range(n_changed):

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from simsme import rules
-from simsme.mechanisms import capabilities, export, population, records
+from simsme.mechanisms import capabilities, entry, export, population, records
 
 # rows of State.sf: float64 [F_ROWS, N]
 F_DOWNTIME = 0
@@ -33,7 +33,7 @@ F_FOUNDED_DAY = 1
 F_COINNOVATION = 2
 F_VALUE = 3
 F_PROPENSITY = 4
-F_PENALTY = 5  # readiness lost to a regulation until compliant
+F_PENALTY = 5  # export propensity lost to a regulation until compliant
 F_STRENGTH = 6  # network strength
 F_EXTERNAL = 7  # external sourcing (a function of strength and co-created programmes)
 F_MARKETPLACE = 8  # export-opportunity rate from listed channels
@@ -48,7 +48,12 @@ F_ADOPT_PBAR = 16  # cache: upper bound on the adoption probability
 F_EXPORT_PBAR = 17  # cache: upper bound on the export probability
 F_RESOURCES = 18  # six rows, resources (RESOURCES order)
 F_ENDOWMENT = 24  # six rows, initial resources (gains decay toward them)
-F_ROWS = 30
+F_PROFITABILITY = 30  # export profitability, drawn at founding (mechanisms.entry)
+F_READY_DAY = 31  # day its procedures are all issued, once committed to exporting
+F_PROCEDURE_DAYS = 32  # days from the commitment to the last procedure's issue
+F_COST_SHARE = 33  # share of the sunk cost still faced after grants
+F_ADVICE = 34  # share of the sunk cost removed by agencies' risk advice
+F_ROWS = 35
 
 # rows of State.si: int32 [I_ROWS, N]
 I_SIZE_CLASS = 0
@@ -78,12 +83,18 @@ I_EXPORT_STAMP = 23
 I_APPLICATIONS = 24  # five rows, by focus area
 I_APPROVALS = 29  # five rows, by focus area
 I_APP_RECORD = 34  # row of the open application's record in State.rec_f / rec_i (-1: none)
-I_ROWS = 35
+I_EXPERIENCED = 35  # founder with prior international experience
+I_TIES = 36  # the founder's ties abroad
+I_COMMITTED_STEP = 37  # step in which it committed to exporting (-1: not yet)
+I_PROCEDURES = 38  # procedures it had to obtain after committing
+I_DIGITAL_PROCEDURES = 39  # ... of which handled over the regulator's digital platform
+I_ROWS = 40
 
 # rows of State.sl: int64 [L_ROWS, N]
 L_CHANNELS = 0  # bit mask of channels the SME uses
 L_CHANNELS_USED = 1  # bit mask of channels used in exchanges with agencies
-L_ROWS = 2
+L_OUTSTANDING = 2  # bit mask of procedures still to obtain before a first export
+L_ROWS = 3
 
 # rows of State.g: float64 [G_ROWS, max(C, A, 5)]
 G_AGENCY_FREE_DAY = 0
@@ -173,6 +184,10 @@ def init_state(rng, p, record_capacity=0):
     n_initial, n_steps, step_days = p.n_initial, p.n_steps, p.step_days
     age_max_years = p.age_max_years
     resources = np.empty(6)
+    profitability, experienced, ties = sf[F_PROFITABILITY], si[I_EXPERIENCED], si[I_TIES]
+    outstanding = sl[L_OUTSTANDING]
+    profitability_sigma, experience_share = p.profitability_sigma, p.experience_share
+    ties_mean, outstanding_share, size_profit = p.ties_mean, p.pc_outstanding, p.size_profit
     for i in range(n):
         k, g, day, step, mask = population.draw_profile(
             rng,
@@ -196,6 +211,14 @@ def init_state(rng, p, record_capacity=0):
             res[r, i] = resources[r]
             endowment[r, i] = resources[r]
         channels[i] = mask
+        profitability[i], experienced[i], ties[i], outstanding[i] = entry.draw_history(
+            rng,
+            size_profit[k],
+            profitability_sigma,
+            experience_share,
+            ties_mean,
+            outstanding_share,
+        )
     strength, external, marketplace = sf[F_STRENGTH], sf[F_EXTERNAL], sf[F_MARKETPLACE]
     coinnovation, value, propensity = sf[F_COINNOVATION], sf[F_VALUE], sf[F_PROPENSITY]
     channel_neighbours, export_reach = s.channel_neighbours, p.ch_export_reach
@@ -213,11 +236,13 @@ def init_state(rng, p, record_capacity=0):
         # the latent indices start at their targets (the population starts in equilibrium)
         external[i] = rules.external_sourcing(strength[i], 0, gain)
         coinnovation[i], value[i], propensity[i] = capabilities.settled_capabilities(
-            res[0, i], res[2, i], res[3, i], res[4, i], res[5, i], external[i],
+            res[0, i], res[1, i], res[2, i], res[3, i], res[4, i], res[5, i], external[i],
             b_int, b_ext, b_val, b_exp,
         )  # fmt: skip
     for i in range(n):
         si[I_EXPORT_STEP, i] = -1
+        si[I_COMMITTED_STEP, i] = -1
+        sf[F_COST_SHARE, i] = 1.0
         si[I_AWARE_STEP, i] = -1
         si[I_APP_AGENCY, i] = -1
         si[I_APP_RECORD, i] = -1

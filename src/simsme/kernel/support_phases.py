@@ -38,6 +38,7 @@ from simsme.kernel.params import (
     CH_VISIBILITY,
     PR_CLEARS,
     PR_DURATION_DAYS,
+    PR_ENTRY_COST_CUT,
     PR_FOCUS_WEIGHT,
     PR_OPPORTUNITY,
     PR_OPPORTUNITY_DAYS,
@@ -46,8 +47,10 @@ from simsme.kernel.params import (
 )
 from simsme.kernel.state import (
     C_N_ACTIVE,
+    F_ADVICE,
     F_APP_DUE,
     F_APP_SUBMITTED,
+    F_COST_SHARE,
     F_DOWNTIME,
     F_EXTERNAL,
     F_NEXT_APPLY,
@@ -77,6 +80,7 @@ from simsme.kernel.state import (
     I_APPROVALS,
     I_AWARE,
     I_COCREATED,
+    I_COMMITTED_STEP,
     I_DIGITAL_APPLICATIONS,
     I_EXPORT_STAMP,
     L_CHANNELS,
@@ -119,7 +123,7 @@ def seek_support(p, s, t, rng):
     year = min(int(day / 365.25), p.n_years - 1)
     sf, si, sl = s.sf, s.si, s.sl
     aware, stage = si[I_AWARE], si[I_APP_STAGE]
-    next_apply, propensity, penalty = sf[F_NEXT_APPLY], sf[F_PROPENSITY], sf[F_PENALTY]
+    next_apply, penalty = sf[F_NEXT_APPLY], sf[F_PENALTY]
     resources, downtime, due, submitted = (
         sf[F_RESOURCES : F_RESOURCES + 6],
         sf[F_DOWNTIME],
@@ -151,7 +155,7 @@ def seek_support(p, s, t, rng):
     ag_accept, physical, stage_factor = p.ag_accept, p.ag[AG_PHYSICAL], p.ag[AG_STAGE_FACTOR]
     level, slow = p.tl_level[t], p.tl_slow[t]
     conventional, documents, gap_exponent = p.conventional_mask, p.documents_mask, p.gap_exponent
-    threshold = p.readiness_threshold
+    committed = si[I_COMMITTED_STEP]
     chance = rules.step_probability(p.seek_rate, p.dt_years)
     raises, served = prog[PR_RAISE : PR_RAISE + 6], focus_agencies[:, 0]
     active = s.active
@@ -164,9 +168,7 @@ def seek_support(p, s, t, rng):
             stage[i] != STAGE_NONE,
             day,
             next_apply[i],
-            propensity[i],
-            penalty[i],
-            threshold,
+            committed[i] >= 0,
         ):
             continue
         if not draws.occurs(rng, chance):
@@ -393,6 +395,7 @@ def deliver_programmes(p, s, t, rng):
     record_of, rec_i = si[I_APP_RECORD], s.rec_i
     channels, fit = s.sl[L_CHANNELS], s.g[G_AGENCY_FIT]
     ag, ag_accept, prog, richness = p.ag, p.ag_accept, p.prog, p.ch[CH_RICHNESS]
+    risk_advice, cost_share, advice = p.risk_advice_gain, sf[F_COST_SHARE], sf[F_ADVICE]
     bonus, gain, learning_rate, cooldown = (
         p.cocreation_bonus,
         p.cocreation_gain,
@@ -426,6 +429,8 @@ def deliver_programmes(p, s, t, rng):
             programme_until[i],
         )
         penalty[i] = delivery.penalty_after(prog[PR_CLEARS, f], penalty[i])
+        cost_share[i] = delivery.cost_share_after(cost_share[i], prog[PR_ENTRY_COST_CUT, f])
+        advice[i] = delivery.advice_after(advice[i], ag[AG_RISK, a], risk_advice)
         if record_of[i] >= 0:
             records.note_cocreated(rec_i[record_of[i]], cocreated)
         if cocreated:

@@ -9,7 +9,8 @@ with its source cited in its docstring, in the module of its concept:
 * :mod:`~simsme.mechanisms.events`: regulation and tax shocks;
 * :mod:`~simsme.mechanisms.awareness`: programme information reaching SMEs;
 * :mod:`~simsme.mechanisms.adoption`: digital channels taken up (Technology Acceptance Model);
-* :mod:`~simsme.mechanisms.support`: readiness, the focus area and the agency an SME applies to;
+* :mod:`~simsme.mechanisms.support`: who seeks support, the focus area and the agency an SME
+  applies to;
 * :mod:`~simsme.mechanisms.channels`: the channels an agency accepts, the preference order;
 * :mod:`~simsme.mechanisms.exchange`: how long one exchange over a channel takes, waiting for
   a working channel;
@@ -17,7 +18,11 @@ with its source cited in its docstring, in the module of its concept:
   agency's capacity queue;
 * :mod:`~simsme.mechanisms.delivery`: a programme's delivery and co-creation;
 * :mod:`~simsme.mechanisms.capabilities`: resources and the co-innovation path;
-* :mod:`~simsme.mechanisms.export`: export opportunities, mode and markets;
+* :mod:`~simsme.mechanisms.export`: export orders, mode and markets;
+* :mod:`~simsme.mechanisms.entry`: the firm's history and the decision to export under a sunk
+  cost;
+* :mod:`~simsme.mechanisms.procedures`: licences, certificates and permits obtained before a
+  first export;
 * :mod:`~simsme.mechanisms.draws`: the random draws they share;
 * :mod:`~simsme.mechanisms.records`: not behaviour but bookkeeping, the record of an
   application's stages that both engines keep for ``applications.parquet``.

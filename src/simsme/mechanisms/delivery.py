@@ -69,3 +69,23 @@ def learned_fit(fit, learning_rate):
     """A co-created programme shows the agency what SMEs need (003 section 5): its offer's fit
     closes a share of its gap."""
     return fit + learning_rate * (1.0 - fit)
+
+
+@njit(inline="always")
+def cost_share_after(cost_share, grant_cut):
+    """Share of the sunk cost of a first export the SME still faces after a programme that pays
+    part of it (``grant_cut``: a grant or trade-fair place; MATRADE's Market Development Grant
+    reimburses half of promotion costs, docs/evidence.md s1.3)."""
+    return cost_share * (1.0 - grant_cut)
+
+
+@njit(inline="always")
+def advice_after(advice, risk_assessment, risk_advice_gain):
+    """Share of the sunk cost the SME no longer counts once an agency has assessed risks with it:
+    risk assessment (000_8e43523aad10feae.txt, DART) helps it weigh the risks and benefits of
+    foreign markets, removing ``risk_assessment`` x ``risk_advice_gain`` of the cost (the
+    uncertainty premium). The best advice received counts; advice does not add up. The same
+    risk assessment also sharpens the committee's selection
+    (:func:`simsme.rules.approval_probability`); the net effect speeds exports
+    (tests/test_monotonicity.py)."""
+    return max(advice, risk_assessment * risk_advice_gain)

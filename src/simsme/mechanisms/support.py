@@ -1,4 +1,4 @@
-"""SMEs seeking support: readiness, the focus area and the agency they apply to (MODEL.md
+"""SMEs seeking support: who seeks it, the focus area and the agency they apply to (MODEL.md
 section 3, phase 4).
 
 Agencies offer programmes in five focus areas (003_9e0cb3511f01b6dc.txt, Table 1); an SME asks
@@ -20,21 +20,10 @@ N_RESOURCES = 6
 
 
 @njit(inline="always")
-def is_ready(aware, propensity, penalty, threshold):
-    """Ready to export: aware, and export propensity (less any regulation penalty, 002) at the
-    readiness threshold (MODEL.md section 2: domestic -> aware -> ready -> exporter)."""
-    return aware and propensity * (1.0 - penalty) >= threshold
-
-
-@njit(inline="always")
-def wants_support(aware, open_application, day, next_apply_day, propensity, penalty, threshold):
-    """Seeks support: aware, not ready, no open application, not cooling down after the last."""
-    return (
-        aware
-        and not open_application
-        and day >= next_apply_day
-        and not is_ready(aware, propensity, penalty, threshold)
-    )
+def wants_support(aware, open_application, day, next_apply_day, committed):
+    """Seeks support: aware, not yet committed to exporting (an SME obtaining its export
+    procedures is busy with them), no open application, not cooling down after the last."""
+    return aware and not committed and not open_application and day >= next_apply_day
 
 
 @njit(inline="always")

@@ -3,7 +3,8 @@
 One pass over the SMEs after each step (and once at construction, for the initial state) counts:
 
 - SMEs by stage (MODEL.md section 2: domestic -> aware -> ready -> exporter): ``Unaware``,
-  ``Aware`` (aware, not ready), ``Ready`` (aware and at the readiness threshold, 004 Figure 4),
+  ``Aware`` (aware, not committed), ``Ready`` (committed to exporting after an order covered the
+  sunk cost, obtaining its procedures: licences, certificates, permits),
   ``Exporting`` (first export made); ``Not founded`` counts entrants that do not exist yet, so the
   four stages add up to the SMEs founded so far. ``New exporters``: first exports in the step.
 - open applications by stage of the agency process (003 section 4.1; MODEL.md section 3,
@@ -46,7 +47,7 @@ def stage_of(sme: Any, day: float) -> str:
         return "Exporting"
     if sme.founded_day > day:
         return "Not founded"
-    if sme.is_ready():
+    if sme.committed_step >= 0:
         return "Ready"
     return "Aware" if sme.aware else "Unaware"
 

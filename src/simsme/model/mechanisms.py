@@ -16,10 +16,12 @@ from simsme.mechanisms import awareness as _awareness
 from simsme.mechanisms import capabilities as _capabilities
 from simsme.mechanisms import delivery as _delivery
 from simsme.mechanisms import draws as _draws
+from simsme.mechanisms import entry as _entry
 from simsme.mechanisms import events as _events
 from simsme.mechanisms import exchange as _exchange
 from simsme.mechanisms import export as _export
 from simsme.mechanisms import population as _population
+from simsme.mechanisms import procedures as _procedures
 from simsme.mechanisms import process as _process
 from simsme.mechanisms import records as _records
 from simsme.mechanisms import support as _support
@@ -31,10 +33,12 @@ awareness = as_python(_awareness)
 capabilities = as_python(_capabilities)
 delivery = as_python(_delivery)
 draws = as_python(_draws)
+entry = as_python(_entry)
 exchange = as_python(_exchange)
 events = as_python(_events)
 export = as_python(_export)
 population = as_python(_population)
+procedures = as_python(_procedures)
 process = as_python(_process)
 records = as_python(_records)
 support = as_python(_support)

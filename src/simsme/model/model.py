@@ -483,15 +483,23 @@ class SimsmeModel(mesa.Model):
 
     # 8. Export entry --------------------------------------------------------------------------
     def enter_exports(self) -> None:
-        """Ready SMEs meet export opportunities and take the first one (first export); the mode
-        is indirect unless the SME is well resourced (004: 80% indirect, 20% direct)."""
+        """Aware SMEs meet export orders and decide, under a sunk cost, whether to take one; an
+        SME that commits obtains the procedures it lacks and exports when the last is issued;
+        the mode is indirect unless the SME is well resourced (004: 80% indirect, 20% direct)."""
         day = self.today()
+        end = day + self.p.step_days
         demand = float(self.p.tl_demand[self.t])
         news = []
         for sme in self.smes:
-            if sme.exported or sme.founded_day > day or not sme.is_ready():
+            if sme.exported or sme.founded_day > day:
                 continue
-            if sme.meets_export_opportunity(day, demand):
+            if sme.committed_step < 0:
+                if not sme.aware or not sme.meets_export_order(day, demand):
+                    continue
+                if not sme.takes_order():
+                    continue
+                sme.commit_to_exporting(self.t)
+            if sme.ready_day < end:
                 sme.record_first_export(self.t)
                 news.append(sme)
         for sme in news:
@@ -542,6 +550,11 @@ class SimsmeModel(mesa.Model):
         block.channels_adopted[row, :] = [s.channels for s in smes]
         block.cocreated[row, :] = [s.cocreations for s in smes]
         block.aware_step[row, :] = [s.aware_step for s in smes]
+        block.committed_step[row, :] = [s.committed_step for s in smes]
+        block.procedure_days[row, :] = [s.procedure_days for s in smes]
+        block.procedures[row, :] = [s.procedures for s in smes]
+        block.digital_procedures[row, :] = [s.digital_procedures for s in smes]
+        block.experienced[row, :] = [int(s.experienced) for s in smes]
         block.year_channel_applications[row, :, :] = self.year_channel_applications
         if block.app_float[row] is not None:
             block.app_float[row] = np.array(

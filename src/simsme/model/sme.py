@@ -30,10 +30,12 @@ from simsme.model.mechanisms import (
     capabilities,
     delivery,
     draws,
+    entry,
     events,
     exchange,
     export,
     population,
+    procedures,
     process,
     records,
     rules,
@@ -46,6 +48,7 @@ from simsme.scenario.lowering import (
     R_FIRM_SPECIFIC,
     R_MANAGERIAL,
     R_MARKET,
+    R_PHYSICAL,
     R_TECHNOLOGY,
 )
 
@@ -108,6 +111,18 @@ class SME(mesa.Agent):
         self.founded_day = day
         self.endowment = list(self.resources)
         self.channels = mask
+        # history and product (mechanisms.entry): export profitability, the founder's
+        # international experience and ties abroad, the procedures still to obtain
+        self.profitability, self.experienced, self.ties_abroad, self.outstanding = (
+            entry.draw_history(
+                rng,
+                p.size_profit[k],
+                p.profitability_sigma,
+                p.experience_share,
+                p.ties_mean,
+                p.pc_outstanding,
+            )
+        )
         self.marketplace_rate = model.marketplace_rate(mask)
         # network (filled by SimsmeModel._create_population)
         self.neighbours: list[SME] = []
@@ -120,7 +135,14 @@ class SME(mesa.Agent):
         self.aware_step = -1
         self.exported = False
         self.export_step = -1
+        self.committed_step = -1
+        self.ready_day = 0.0
+        self.procedure_days = 0.0
+        self.procedures = 0
+        self.digital_procedures = 0
         self.penalty = 0.0
+        self.cost_share = 1.0  # of the sunk cost, after grants (delivery)
+        self.advice = 0.0  # share of the sunk cost removed by risk advice (delivery)
         # latent capabilities (004 Figure 4), settled once the network is known
         self.cocreations = 0
         self.coinnovation = 0.0
@@ -167,6 +189,7 @@ class SME(mesa.Agent):
         )
         self.coinnovation, self.value, self.propensity = capabilities.settled_capabilities(
             res[R_MANAGERIAL],
+            res[R_PHYSICAL],
             res[R_FIRM_SPECIFIC],
             res[R_TECHNOLOGY],
             res[R_FINANCIAL],
@@ -186,11 +209,9 @@ class SME(mesa.Agent):
         return self.founded_day <= day
 
     def is_ready(self) -> bool:
-        """Aware, and export propensity (less any regulation penalty) at the readiness
-        threshold (MODEL.md section 2: domestic -> aware -> ready -> exporter)."""
-        return support.is_ready(
-            self.aware, self.propensity, self.penalty, self.model.p.readiness_threshold
-        )
+        """Committed to exporting, obtaining its procedures (MODEL.md section 2: domestic ->
+        aware -> ready -> exporter)."""
+        return self.committed_step >= 0
 
     def use_channel(self, c: int) -> None:
         """Record that an exchange went over channel ``c``."""
@@ -288,8 +309,8 @@ class SME(mesa.Agent):
     # 4. Seeking support (003 Table 1, section 4.1)
     # -----------------------------------------------------------------------------------------
     def needs_support(self, day: float) -> bool:
-        """Founded, aware, not exporting, not ready, no open application, not cooling down."""
-        p = self.model.p
+        """Founded, aware, not exporting, not committed to exporting, no open application, not
+        cooling down."""
         return (
             not self.exported
             and self.founded_day <= day
@@ -298,9 +319,7 @@ class SME(mesa.Agent):
                 self.application is not None,
                 day,
                 self.next_apply_day,
-                self.propensity,
-                self.penalty,
-                p.readiness_threshold,
+                self.committed_step >= 0,
             )
         )
 
@@ -436,6 +455,10 @@ class SME(mesa.Agent):
             self.programme_until_day,
         )
         self.penalty = delivery.penalty_after(p.prog_clears[f], self.penalty)
+        self.cost_share = delivery.cost_share_after(self.cost_share, p.prog_entry_cost_cut[f])
+        self.advice = delivery.advice_after(
+            self.advice, application.agency.risk_assessment, p.risk_advice_gain
+        )
         if cocreated:
             self.cocreations += 1
         self.approvals[f] += 1
@@ -462,6 +485,7 @@ class SME(mesa.Agent):
             self.value,
             self.propensity,
             res[R_MANAGERIAL],
+            res[R_PHYSICAL],
             res[R_FIRM_SPECIFIC],
             res[R_TECHNOLOGY],
             res[R_FINANCIAL],
@@ -477,12 +501,13 @@ class SME(mesa.Agent):
     # -----------------------------------------------------------------------------------------
     # 8. Export entry (000 Company B and e-Trade; 004 mode split)
     # -----------------------------------------------------------------------------------------
-    def meets_export_opportunity(self, day: float, demand: float) -> bool:
-        """Whether a ready SME meets an export opportunity this step.
+    def meets_export_order(self, day: float, demand: float) -> bool:
+        """Whether an aware SME meets an export order (a buyer contact) this step.
 
-        Opportunities arrive at a base rate, from e-marketplace listings on its channels (000
-        e-Trade), from a market-access programme while it lasts (003 Table 5), and by referral
-        from each exporting neighbour (000 Company B), all scaled by export ``demand``.
+        Orders arrive at a base rate, from e-marketplace listings on its channels (000
+        e-Trade), from a market-access programme while it lasts (003 Table 5), by referral from
+        each exporting neighbour (000 Company B) and through its founder's ties abroad, all
+        scaled by export ``demand``.
         """
         p = self.model.p
         rate = export.opportunity_rate(
@@ -493,9 +518,64 @@ class SME(mesa.Agent):
             self.marketplace_rate,
             p.referral_rate,
             self.exporting_neighbours,
+            self.ties_abroad,
+            p.tie_rate,
             demand,
         )
         return draws.occurs(self.model.rng, rules.step_probability(rate, p.dt_years))
+
+    def takes_order(self) -> bool:
+        """Whether the order is worth the sunk cost of a first export
+        (:func:`simsme.mechanisms.entry.commits_to_export`: export profitability x propensity
+        x an uncertain foreign demand against the cost, lower for an experienced founder)."""
+        p = self.model.p
+        return entry.commits_to_export(
+            self.model.rng,
+            self.profitability,
+            self.propensity,
+            self.penalty,
+            self.entry_cost(),
+            p.demand_sigma,
+        )
+
+    def entry_cost(self) -> float:
+        """The sunk cost of a first export this SME faces today
+        (:func:`simsme.mechanisms.entry.entry_cost`: after grants and risk advice, less for an
+        experienced founder, more as the firm ages)."""
+        p = self.model.p
+        age_years = (self.model.today() - self.founded_day) / DAYS_PER_YEAR
+        return entry.entry_cost(
+            p.entry_cost,
+            self.cost_share,
+            self.advice,
+            self.experienced,
+            p.experience_cut,
+            age_years,
+            p.inertia_per_decade,
+        )
+
+    def commit_to_exporting(self, t: int) -> None:
+        """Commit in step ``t`` and apply, one after another, for the procedures still lacking
+        (licences, certificates, permits: :func:`simsme.mechanisms.procedures.obtain_procedures`);
+        the first export follows the last issue."""
+        model = self.model
+        p = model.p
+        day = t * p.step_days
+        days, n_digital, used = procedures.obtain_procedures(
+            model.rng, self.outstanding, day, self.channels, self.downtime, self.experienced,
+            self.resources[R_PHYSICAL], p.pc_accept, p.tl_procedure_level, p.pc_missing, p.pc_desk_digital,
+            p.pc_desk_conventional, p.pc_site_visit, p.face_to_face, p.ch_order,
+            p.ch_needs_connectivity, p.ch_log_median, p.ch_sigma, p.ch_bureaucracy,
+            model.blocked, p.tl_slow, p.tl_remote, model.conventional_mask,
+            model.documents_mask, model.digital_mask, p.step_days,
+        )  # fmt: skip
+        self.committed_step = t
+        self.ready_day = day + days
+        self.procedure_days = days
+        self.procedures = procedures.count_procedures(self.outstanding)
+        self.digital_procedures = n_digital
+        self.channels_used |= used
+        self.outstanding = 0
 
     def record_first_export(self, t: int) -> None:
         """Mode (indirect unless well resourced, 004: 80% indirect) and markets of the first
@@ -511,6 +591,11 @@ class SME(mesa.Agent):
             p.direct_threshold,
             p.direct_steepness,
             p.extra_markets,
+            self.profitability,
+            self.propensity,
+            self.penalty,
+            self.entry_cost(),
+            p.demand_sigma,
         )
         self.export_step = t
         application = self.application

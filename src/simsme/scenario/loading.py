@@ -213,7 +213,23 @@ def _check_references(scenario: Scenario) -> list[str]:
                     f"field 'agencies[{i}].channels.application': value []: "
                     "expected at least one channel"
                 )
-    known_agencies = set(agency_names)
+    procedure_names = [pc.name for pc in scenario.procedures]
+    for i, procedure in enumerate(scenario.procedures):
+        if procedure.name in seen:
+            problems.append(
+                f"field 'procedures[{i}].name': value '{procedure.name}': expected a name unique "
+                "among agencies and procedures"
+            )
+        seen.add(procedure.name)
+        for j, name in enumerate(procedure.channels):
+            if name not in channels:
+                problems.append(bad_channel(f"procedures[{i}].channels[{j}]", name))
+        if not procedure.channels:
+            problems.append(
+                f"field 'procedures[{i}].channels': value []: expected at least one channel"
+            )
+    known_agencies = set(agency_names) | set(procedure_names)
+    agency_names = agency_names + procedure_names
     for i, event in enumerate(scenario.events):
         for j, name in enumerate(getattr(event, "blocked_channels", [])):
             if name not in channels:
@@ -225,7 +241,7 @@ def _check_references(scenario: Scenario) -> list[str]:
             if name not in known_agencies:
                 problems.append(
                     f"field 'events[{i}].agencies[{j}]': value {shorten(name, 80, quote=True)}: "
-                    f"expected an agency name, one of {shorten(agency_names, 600)}"
+                    f"expected an agency or procedure name, one of {shorten(agency_names, 600)}"
                     f"{did_you_mean(name, agency_names)}"
                 )
     if len(scenario.channels) > 62:

@@ -77,6 +77,10 @@ DERIVED: tuple[tuple[str, Any], ...] = (
     ("agencies_by_focus", np.ndarray),  # [5, A] agency indices, -1 padded
     ("n_agencies_by_focus", np.ndarray),  # [5]
     ("tl_agency_level", np.ndarray),  # [T, A] digitalisation level
+    # procedures (licences, certificates, permits before a first export)
+    ("n_procedures", int),
+    ("pc_accept", np.ndarray),  # [K] channel masks
+    ("tl_procedure_level", np.ndarray),  # [T, K] the regulators' digitalisation level
     # one-off shocks, by step
     ("reg_start", np.ndarray),  # [K]
     ("reg_end", np.ndarray),  # [K] (n_steps when open-ended)
@@ -171,11 +175,17 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         by_focus[f, n_by_focus[f]] = a
         n_by_focus[f] += 1
 
+    procs = scenario.procedures
+    pc_accept = np.array([mask(pc.channels) for pc in procs], dtype=np.int64)
+
     # Timelines ---------------------------------------------------------------------------
-    level = np.zeros((n_steps, n_ag))
-    agency_index = {a.name: i for i, a in enumerate(ags)}
-    changes: list[tuple[int, int, float]] = []  # (step, agency, level)
-    for a, ag in enumerate(ags):
+    # The agencies' and the regulators' digitalisation levels, one column each (agencies first):
+    # an agency_digitalisation event names either, and acts on all when it names none.
+    owners = [*ags, *procs]
+    level = np.zeros((n_steps, len(owners)))
+    agency_index = {a.name: i for i, a in enumerate(owners)}
+    changes: list[tuple[int, int, float]] = []  # (step, agency or regulator, level)
+    for a, ag in enumerate(owners):
         level[:, a] = ag.digitalisation.level
         for change in ag.digitalisation.schedule:
             changes.append((date_to_step(change.date, t.start_date, step_days), a, change.level))
@@ -196,7 +206,7 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         elif ev.type == "tax_change":
             tax.append((s0, ev.financial_loss))
         elif ev.type == "agency_digitalisation":
-            targets = [agency_index[n] for n in ev.agencies] or list(range(n_ag))
+            targets = [agency_index[n] for n in ev.agencies] or list(range(len(owners)))
             plans.extend((lo, hi, a, ev.level) for a in targets)
     # An agency's own schedule first; digitalisation events then override it over their dates
     # (to the horizon when they have no end), later events over earlier ones.
@@ -224,7 +234,10 @@ def lower(scenario: Scenario) -> ScenarioArrays:
         ag_accept=ag_accept,
         agencies_by_focus=by_focus,
         n_agencies_by_focus=n_by_focus,
-        tl_agency_level=level,
+        tl_agency_level=np.ascontiguousarray(level[:, :n_ag]),
+        n_procedures=len(procs),
+        pc_accept=pc_accept,
+        tl_procedure_level=np.ascontiguousarray(level[:, n_ag:]),
         reg_start=np.array([r[0] for r in reg], dtype=np.int64),
         reg_end=np.array([r[1] for r in reg], dtype=np.int64),
         reg_share=np.array([r[2] for r in reg], dtype=np.float64),

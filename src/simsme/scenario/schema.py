@@ -271,7 +271,7 @@ class Channel(Strict):
     export_reach_per_year: NonNegFloat = param(
         0.0,
         le=52.0,
-        description="Export-opportunity rate per year this channel brings to a ready SME that uses "
+        description="Export-order rate per year this channel brings to an aware SME that uses "
         "it (e-marketplace listing such as e-Trade, 000_8e43523aad10feae.txt).",
         unit="1/year",
         source=f"{S000} (e-Trade e-marketplace); {S003} s4.3 (eTRADE); {ASSUMED}",
@@ -677,7 +677,7 @@ class Adoption(Strict):
         to="adopt_threshold",
     )
     rate_per_year: float = param(
-        0.49,
+        0.33,
         ge=0.0,
         le=52.0,
         description="Adoption hazard per year per unit of intention above the threshold "
@@ -704,13 +704,14 @@ class Awareness(Strict):
         ge=0.0,
         le=100.0,
         description="Awareness hazard per year, per public Q&A exchange per 100 SMEs, for SMEs "
-        "on that channel (003 section 4.2).",
+        "on that channel (003 section 4.2). Public exchanges are applications, document rounds "
+        "and notifications over a channel with visibility above 0 (shipped: social media, which "
+        "carries no documents); video site visits over follow-up channels do not count. It acts "
+        "only where an agency takes such a channel for one of these exchanges "
+        "(scenarios/digital-agencies.yaml).",
         unit="1/year per exchange per 100 SMEs",
         source=f"{S003} s4.2 (public social-media Q&A helps other SMEs); {ASSUMED}",
         to="qa_reach",
-        acts_when="an agency accepts a channel with public visibility above 0 (in the shipped "
-        "channels only social media) for an application, document, follow-up or notification "
-        "exchange; no shipped agency does, so no shipped scenario moves with it",
     )
 
 
@@ -719,7 +720,8 @@ class Support(Strict):
         2.0,
         ge=0.0,
         le=52.0,
-        description="Rate per year at which an aware, not-yet-ready SME applies for a programme.",
+        description="Rate per year at which an aware SME that has not committed to exporting "
+        "applies for a programme.",
         unit="1/year",
         source=f"{S003} s4.1 (the cases applied to several programmes a year); {ASSUMED}",
         to="seek_rate",
@@ -737,10 +739,10 @@ class Support(Strict):
     focus_weights: dict[FocusArea, NonNegFloat] = param(
         default_factory=lambda: {
             "human_capital": 1.0,
-            "financing": 0.59,
-            "market_access": 0.04,
-            "innovation_technology": 0.04,
-            "infrastructure": 0.06,
+            "financing": 0.24,
+            "market_access": 0.018,
+            "innovation_technology": 0.013,
+            "infrastructure": 0.019,
         },
         description="Propensity to seek each focus area, multiplied by the SME's gap in the "
         "resources it raises (calibrated: SMEs reached by focus area, 003 Table 1; relative to "
@@ -759,6 +761,17 @@ class Support(Strict):
         unit="-",
         source=f"{ASSUMED}: SMEs seek what they lack most",
         to="gap_exponent",
+    )
+    risk_advice_gain: Share = param(
+        0.2,
+        description="Share of the sunk cost of a first export that a delivered programme "
+        "removes per unit of the agency's DART risk assessment: assessing risks with the SME "
+        "helps it weigh the risks and benefits of foreign markets (000), so less of the cost "
+        "is an uncertainty premium.",
+        unit="share per unit of risk assessment",
+        source=f"{S000} s II (DART: risk assessment helps SMEs weigh risks and benefits); size "
+        f"{ASSUMED}, range 0.1-0.5",
+        to="risk_advice_gain",
     )
 
 
@@ -831,15 +844,147 @@ class Capability(Strict):
         source=f"{ASSUMED}: programme gains fade over about ten years",
         to="decay_rate",
     )
-    readiness_threshold: Share = param(
-        0.51,
-        description="Export propensity at which an aware SME is ready to export (calibrated: "
-        "Company B's five years to first export, 003 section 4.1.2; docs/model.md).",
-        unit="propensity",
-        source=f"calibrated: Company B's five years from incorporation to first export ({S003} "
-        "s4.1.2)",
+
+    @model_validator(mode="before")
+    @classmethod
+    def _readiness_threshold_removed(cls, data: Any) -> Any:
+        """The readiness threshold of older scenario files is replaced by export entry under a
+        sunk cost (``behaviour.export_entry``); say so instead of a bare unknown key."""
+        if isinstance(data, dict) and "readiness_threshold" in data:
+            raise ValueError(
+                "no 'readiness_threshold' key: the sharp readiness threshold was replaced by "
+                "export entry under a sunk cost with uncertain foreign demand (see "
+                "behaviour.export_entry: entry_cost, demand_sigma, profitability_sigma); delete "
+                "the key"
+            )
+        return data
+
+
+ENTRY_SOURCE = (
+    "Roberts and Tybout (1997) AER 87(4); Das, Roberts and Tybout (2007) Econometrica 75(3); "
+    "Melitz (2003) Econometrica 71(6)"
+)
+
+
+PROFIT_BY_SIZE_SOURCE = (
+    "sales rise steeply with size class (SME Corp Malaysia 2013 definitions for manufacturing: "
+    "micro < 5 employees, small 5-75, medium 75-200) while sunk costs rise less; "
+    f"{ASSUMED}: micro 0.25-0.6, medium 1.5-3 (docs/evidence.md F1)"
+)
+PROFIT_BY_SIZE_MEANING = (
+    "Export profit of an average SME of the class relative to a small one (multiplies its "
+    "export profitability): the sunk cost weighs more on a smaller firm."
+)
+
+
+class ProfitBySize(Strict):
+    micro: PositiveFloat = param(
+        0.4,
+        unit="relative profit",
+        source=PROFIT_BY_SIZE_SOURCE,
+        to="size_profit",
+        description=PROFIT_BY_SIZE_MEANING,
+        le=100.0,
+    )
+    small: PositiveFloat = param(
+        1.0,
+        unit="relative profit",
+        source=PROFIT_BY_SIZE_SOURCE,
+        to="size_profit",
+        description=PROFIT_BY_SIZE_MEANING,
+        le=100.0,
+    )
+    medium: PositiveFloat = param(
+        2.0,
+        unit="relative profit",
+        source=PROFIT_BY_SIZE_SOURCE,
+        to="size_profit",
+        description=PROFIT_BY_SIZE_MEANING,
+        le=100.0,
+    )
+
+
+class ExportEntry(Strict):
+    """Export entry as a decision under a sunk cost with uncertain foreign demand, by firms
+    that differ in export profitability and in their founders' history
+    (:mod:`simsme.mechanisms.entry`; docs/evidence.md sections 3 and 5)."""
+
+    entry_cost: float = param(
+        1.36,
+        ge=0.0,
+        le=100.0,
+        description="Sunk cost of a first export, in years of the export profit of an average "
+        "firm (profitability 1) at full export propensity; an order is taken when "
+        "profitability x propensity x foreign demand covers it.",
+        unit="profit-years",
+        source=f"calibrated: share of SMEs that export by the horizon (docs/evidence.md s2; "
+        f"structure from {ENTRY_SOURCE})",
         calibrated=True,
-        to="readiness_threshold",
+        to="entry_cost",
+    )
+    demand_sigma: float = param(
+        1.0,
+        ge=0.0,
+        le=5.0,
+        description="Log spread of the foreign demand an order brings (log-normal, mean 1): "
+        "how uncertain the value of an order is.",
+        unit="log points",
+        source=f"{ASSUMED}, range 0.5-1.5 (docs/evidence.md s5 item 2; uncertain foreign demand "
+        "as in Das, Roberts and Tybout 2007)",
+        to="demand_sigma",
+    )
+    profitability_sigma: float = param(
+        0.75,
+        ge=0.0,
+        le=5.0,
+        description="Log spread across firms of export profitability (log-normal, mean 1), "
+        "drawn at founding: Melitz heterogeneity.",
+        unit="log points",
+        source="productivity dispersion within industries: 90:10 TFP ratio about 1.9 (Syverson "
+        "2004, REStat 86(2)), sd of log TFP ~0.25, profits ~ TFP^(sigma-1) with sigma ~ 4 "
+        "(Bernard, Eaton, Jensen and Kortum 2003, AER 93(4)): ~0.75; range 0.5-1.25",
+        to="profitability_sigma",
+    )
+    profit_by_size: ProfitBySize = Field(default_factory=lambda: ProfitBySize())
+    inertia_per_decade: float = param(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description="Growth of the sunk cost per decade of the firm's age: domestic routines "
+        "set in and make a first export harder the older the firm (learning advantages of "
+        "newness).",
+        unit="share per decade",
+        source="Autio, Sapienza and Almeida (2000), Academy of Management Journal 43(5) "
+        "(direction); export propensity falls after the first post-start-up years (Vaillant, "
+        f"Lafuente and Bayon 2018; docs/evidence.md F6); size {ASSUMED}, range 0-1",
+        to="inertia_per_decade",
+    )
+    founder_experience_share: Share = param(
+        0.2,
+        description="Share of SMEs whose founders have prior international experience "
+        "(drawn at founding).",
+        unit="share",
+        source=f"{ASSUMED}, range 0.1-0.3 (docs/evidence.md s5 item 1; Company B's owner: 17 "
+        f"years in shipping, {S003} s4.1.2)",
+        to="experience_share",
+    )
+    experience_cost_cut: Share = param(
+        0.4,
+        description="Share of the sunk cost an experienced founder avoids (knows buyers and "
+        "procedures); such a founder also needs half as many document rounds.",
+        unit="share",
+        source=f"{ASSUMED}, range 0.2-0.6: founders' international experience speeds first "
+        "foreign entry (docs/evidence.md F7; direction only, no magnitude found)",
+        to="experience_cut",
+    )
+    ties_abroad_mean: float = param(
+        1.0,
+        ge=0.0,
+        le=50.0,
+        description="Mean number of ties abroad an experienced founder brings (Poisson).",
+        unit="ties",
+        source=f"{ASSUMED}, range 0-2 (docs/evidence.md s5 item 1; {S000} Company B's network)",
+        to="ties_mean",
     )
 
 
@@ -848,10 +993,21 @@ class ExportMarket(Strict):
         0.3,
         ge=0.0,
         le=52.0,
-        description="Opportunity rate per year for a ready SME.",
+        description="Export orders (buyer contacts) per year for an aware SME without listings, "
+        "programmes, referrals or ties abroad.",
         unit="1/year",
-        source=f"{ASSUMED}: a ready SME meets a buyer every three years or so without help",
+        source=f"{ASSUMED}, range 0.15-0.6: an SME meets a foreign buyer every three years or so "
+        "without help",
         to="base_opportunity",
+    )
+    tie_rate_per_year: float = param(
+        0.3,
+        ge=0.0,
+        le=52.0,
+        description="Extra orders per year per tie abroad of the founder.",
+        unit="1/year per tie",
+        source=f"{ASSUMED}, range 0.1-0.6, as a referral ({S000} Company B)",
+        to="tie_rate",
     )
     referral_rate_per_year: float = param(
         0.3,
@@ -863,7 +1019,7 @@ class ExportMarket(Strict):
         to="referral_rate",
     )
     direct_threshold: Share = param(
-        0.66,
+        0.72,
         description="Resource index (managerial, financial, market knowledge) above which an "
         "export is more likely direct than indirect (calibrated: 80% indirect, 004 Table 2).",
         unit="resource index",
@@ -897,6 +1053,7 @@ class Behaviour(Strict):
     awareness: Awareness = Field(default_factory=Awareness)
     support: Support = Field(default_factory=Support)
     capability: Capability = Field(default_factory=Capability)
+    export_entry: ExportEntry = Field(default_factory=ExportEntry)
 
 
 # --------------------------------------------------------------------------------------------
@@ -951,6 +1108,16 @@ class Programme(Strict):
         source=f"{S002} s IV (Food Act compliance through R&D with MARDI)",
         to="prog_clears",
     )
+    entry_cost_cut: Share = param(
+        0.0,
+        description="Share of the sunk cost of a first export the programme pays or removes "
+        "(a grant for promotion, a trade-fair place).",
+        unit="share",
+        source="MATRADE Market Development Grant: 50% matching reimbursement of promotion "
+        "costs (docs/evidence.md s1.3, A); promotion about half of the sunk cost "
+        f"({ASSUMED}): 0.25 for market access, range 0.1-0.4",
+        to="prog_entry_cost_cut",
+    )
 
 
 def default_programmes() -> dict[str, Programme]:
@@ -965,6 +1132,7 @@ def default_programmes() -> dict[str, Programme]:
             duration_weeks=12,
             opportunity_rate_per_year=2.0,
             opportunity_weeks=52,
+            entry_cost_cut=0.25,
         ),
         "innovation_technology": Programme(
             raises={"firm_specific": 0.3, "technology": 0.3},
@@ -1157,14 +1325,14 @@ class DigitalisationStep(Strict):
         strict=False,
         unit="date",
         source=DIGITALISATION_SOURCE,
-        feeds="tl_agency_level",
+        feeds=("tl_agency_level", "tl_procedure_level"),
         description="Date of a change of DIP level.",
     )
     level: Share = param(
         ...,
         unit="share",
         source=DIGITALISATION_SOURCE,
-        feeds="tl_agency_level",
+        feeds=("tl_agency_level", "tl_procedure_level"),
         description="DIP level from that date.",
     )
 
@@ -1175,7 +1343,7 @@ class Digitalisation(Strict):
         description="Share of the agency's exchanges it can handle over DIP at the start.",
         unit="share",
         source=f"{S003} s4.1.1 ('Before 2010, traditional interaction was used')",
-        feeds="tl_agency_level",
+        feeds=("tl_agency_level", "tl_procedure_level"),
     )
     schedule: list[DigitalisationStep] = Field(
         default_factory=list,
@@ -1285,6 +1453,137 @@ def default_agencies() -> list[Agency]:
             digitalisation=Digitalisation(level=0.0, schedule=list(schedule)),
         )
         for name, focus, cap, sel, visits, desc in spec
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Procedures on the path to a first export (licences, certificates, permits)
+# --------------------------------------------------------------------------------------------
+PROCEDURE_SOURCE = f"{S003} s4.1 (both case firms held JAKIM halal certificates before exporting)"
+
+
+class Procedure(Strict):
+    """A licence, certificate or permit an SME must obtain from a regulator before its first
+    export (:mod:`simsme.mechanisms.procedures`; durations: docs/evidence.md section 1)."""
+
+    name: str = param(
+        ...,
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        unit="-",
+        source=PROCEDURE_SOURCE,
+        structural="names the procedure (events refer to it)",
+        description="Procedure name (unique among procedures and agencies).",
+    )
+    description: str = param(
+        "", unit="-", source="-", structural="free text", description="Free text."
+    )
+    outstanding_share: Share = param(
+        ...,
+        description="Share of SMEs (drawn at founding) that must still obtain it before a "
+        "first export.",
+        unit="share",
+        source=ASSUMED,
+        to="pc_outstanding",
+    )
+    channels: list[str] = param(
+        default_factory=lambda: ["web_portal", "email", "paper", "face_to_face"],
+        max_length=MAX_ITEMS,
+        unit="channels",
+        source=f"{S003} Table 4 (channels per purpose); docs/evidence.md s1 (online portals)",
+        feeds="pc_accept",
+        description="Channels the regulator accepts for submission, documents and the issue "
+        "(conventional ones only when it handles the procedure conventionally).",
+    )
+    missing_document_prob: Share = param(
+        0.3,
+        lt=1.0,
+        description="Chance that a document round finds something missing (halved for an "
+        "experienced founder).",
+        unit="probability",
+        source=f"{ASSUMED}, range 0.1-0.5",
+        to="pc_missing",
+    )
+    desk_days_digital: float = param(
+        ...,
+        ge=0.0,
+        le=3650.0,
+        description="The regulator's own assessment time when it works on its digital platform.",
+        unit="days",
+        source="client charters (docs/evidence.md s1)",
+        to="pc_desk_digital",
+    )
+    desk_days_conventional: float = param(
+        ...,
+        ge=0.0,
+        le=3650.0,
+        description="The regulator's own assessment time on paper.",
+        unit="days",
+        source="client charters before the reforms (docs/evidence.md s1)",
+        to="pc_desk_conventional",
+    )
+    site_audit: bool = param(
+        False,
+        unit="-",
+        source="docs/evidence.md s1.4 (audits stay physical)",
+        to="pc_site_visit",
+        description="Whether an audit or inspection on site is needed (face to face; by video "
+        "only under remote processing on the digital platform).",
+    )
+    digitalisation: Digitalisation = Field(default_factory=Digitalisation)
+
+
+def default_procedures() -> list[Procedure]:
+    """The procedures of a Malaysian food-and-beverage SME's first export (docs/evidence.md
+    section 1, with its grades: A read in the source, X an assumption with a range).
+
+    * business licence (local authority): no duration found (X: 14-60 days on paper, 7-30 on a
+      portal; a premises inspection stays); most operating SMEs hold one (X: 10% outstanding).
+    * halal certificate (JAKIM): 30 working days after the fee, client charter (A) = 42 days
+      on MYeHALAL; paper era 2-3 times (X: 105 days); audit on site; both case firms held one
+      before exporting (003 s4.1); outstanding for half of SMEs (X, range 0.3-0.7).
+    * food-safety certificate (MeSTI, Ministry of Health): about 6 months under supervision
+      (A, Borneo Post 2019), not shortened by a portal (X: 150 digital, 180 paper); for a
+      quarter of SMEs (X, range 0.1-0.4).
+    * product certificate (SIRIM): about two months (B/C), assessment 1.4-2 times longer on paper
+      (A for desk reviews, MITI charter: 7 vs 5 working days): 60 and 90 days; a fifth of SMEs
+      (X, range 0.1-0.4).
+    * export documents (certificate of origin with cost analysis, MITI client charter (A):
+      manual 2 + 7 working days, online 1 + 5 = 12.6 and 8.4 calendar days; permits over
+      ePermit): every first export.
+
+    Digitalisation: the regulators' platforms came earlier than the agencies' DIP (ePermit
+    2006-2012, origin certificates online only from 2013, MYeHALAL and FoSIM online; docs/
+    evidence.md s1): half from the start for export documents and halal, a quarter for the
+    others, all from 2015 (dates X within 2012-2018).
+    """
+
+    def plan(start: float) -> Digitalisation:
+        return Digitalisation(
+            level=start, schedule=[DigitalisationStep(date=dt.date(2015, 1, 1), level=1.0)]
+        )
+
+    spec = [
+        # name, outstanding, missing, digital days, paper days, audit, level in 2010, text
+        ("business_licence", 0.1, 0.3, 15.0, 30.0, True, 0.25, "local authority (PBT)"),
+        ("halal_certificate", 0.5, 0.3, 42.0, 105.0, True, 0.5, "JAKIM, MYeHALAL"),
+        ("food_safety_certificate", 0.25, 0.3, 150.0, 180.0, True, 0.25, "MeSTI, MOH"),
+        ("product_certificate", 0.2, 0.3, 60.0, 90.0, True, 0.25, "SIRIM"),
+        ("export_documents", 1.0, 0.2, 8.4, 12.6, False, 0.5, "MITI origin, ePermit"),
+    ]
+    return [
+        Procedure(
+            name=name,
+            outstanding_share=share,
+            missing_document_prob=missing,
+            desk_days_digital=digital,
+            desk_days_conventional=paper,
+            site_audit=audit,
+            digitalisation=plan(level),
+            description=text,
+        )
+        for name, share, missing, digital, paper, audit, level, text in spec
     ]
 
 
@@ -1425,16 +1724,17 @@ class AgencyDigitalisation(EventBase):
     agencies: list[str] = param(
         default_factory=list,
         max_length=MAX_ITEMS,
-        description="Empty = every agency.",
+        description="Empty = every agency and every procedure's regulator; names may be "
+        "agencies' or procedures'.",
         unit="agencies",
         source=f"{S003} s4.2 (Public Sector Digitalisation Strategic Plan 2021-2025)",
-        feeds="tl_agency_level",
+        feeds=("tl_agency_level", "tl_procedure_level"),
     )
     level: Share = param(
         1.0,
         unit="share",
         source=f"{S003} s4.2 (Public Sector Digitalisation Strategic Plan 2021-2025)",
-        feeds="tl_agency_level",
+        feeds=("tl_agency_level", "tl_procedure_level"),
         description="DIP level of the agencies over the event's dates.",
     )
 
@@ -1491,6 +1791,12 @@ class Scenario(Strict):
     cocreation: CoCreation = Field(default_factory=CoCreation)
     agencies: list[Agency] = Field(
         default_factory=default_agencies, min_length=1, max_length=MAX_ITEMS
+    )
+    procedures: list[Procedure] = Field(
+        default_factory=default_procedures,
+        max_length=62,
+        description="Licences, certificates and permits on the path to a first export, "
+        "obtained one after another in this order.",
     )
     events: list[Event] = Field(default_factory=list, max_length=MAX_ITEMS)
 

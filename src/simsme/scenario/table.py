@@ -47,6 +47,7 @@ ASSUMED = "assumption"
 
 DATED: tuple[str, ...] = (
     "tl_agency_level",
+    "tl_procedure_level",
     "tl_blocked",
     "tl_slow",
     "tl_demand",
