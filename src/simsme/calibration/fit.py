@@ -9,15 +9,17 @@ parameter                                  target
 ``behaviour.support.focus_weights``        ``uptake_<focus>`` (003 Table 1, SMEs reached)
 ``export_market.direct_threshold``         ``indirect_export_share`` (004 Table 2, 80%)
 ``behaviour.adoption.rate_per_year``       ``online_application_2021`` (003 section 4.2, 80%)
-``behaviour.capability.readiness_threshold``  ``company_b_ttfe`` (003 section 4.1.2, 5 years)
+``behaviour.export_entry.entry_cost``       ``share_exported_by_horizon`` (docs/evidence.md s2)
 =========================================  ===================================================
 
-Every round runs the scenario (and the Company B case) with the same seeds (common random
-numbers, so the objective is a deterministic function of the parameters) and moves every
+No parameter is fitted to a case company: Company A and Company B (003 section 4.1) are both
+predictions, checked by ``simsme check-model`` (issue 12: at most one parameter may be fitted to
+them). Every round runs the scenario with the same seeds (common random numbers, so the
+objective is a deterministic function of the parameters) and moves every
 parameter at once: the focus weights multiplicatively by the ratio of target to simulated uptake
 (human capital stays 1, the others are relative to it), the scalars by damped secant steps on
-their own target's error. The coupling between groups (a higher readiness threshold also shifts
-uptake and the export mode) is weak enough for this diagonal scheme to converge in a few rounds.
+their own target's error. The coupling between groups (a higher sunk cost also shifts the
+export mode) is weak enough for this diagonal scheme to converge in a few rounds.
 It stops when every target is within a quarter of its tolerance, or after ``iterations`` rounds,
 and returns the values of the best round evaluated (smallest worst error, in tolerances).
 
@@ -36,10 +38,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from simsme.calibration.check import run_statistics, variant_scenario
+from simsme.calibration.check import run_statistics
 from simsme.calibration.targets import TargetSet
 from simsme.errors import SimsmeError
-from simsme.scenario.loading import apply_overrides, read_yaml
+from simsme.scenario.loading import apply_overrides
 from simsme.scenario.paths import MISSING, get_value
 from simsme.scenario.schema import FOCUS_AREAS, Scenario
 
@@ -80,13 +82,13 @@ SCALARS: tuple[Scalar, ...] = (
         max_step=0.7,
     ),
     Scalar(
-        path="behaviour.capability.readiness_threshold",
-        target="company_b_ttfe",
-        log=False,
-        slope=40.0,  # years of TTFE per unit of threshold: a higher bar, a later export
-        low=0.2,
-        high=0.9,
-        max_step=0.04,
+        path="behaviour.export_entry.entry_cost",
+        target="share_exported_by_horizon",
+        log=True,
+        slope=-0.35,  # share exported per unit of log cost: a higher cost, fewer exporters
+        low=0.1,
+        high=20.0,
+        max_step=0.3,
     ),
 )
 
@@ -122,7 +124,6 @@ def calibrate(
     replications: int = 40,
     iterations: int = 12,
     threads: int | None = None,
-    case_dir: Path | None = None,
     damping: float = 0.8,
     log: Callable[[str], None] | None = None,
 ) -> FitResult:
@@ -133,20 +134,11 @@ def calibrate(
     missing = [n for n in needed if n not in names]
     if missing:
         raise SimsmeError(f"the targets file has no target(s) {missing}, which calibrate fits")
-    case = targets.variants["company_b"]
-    if variant_scenario(scenario, "company_b", case, case_dir) is None:
-        raise SimsmeError(
-            f"calibrate needs the case scenario '{case.file}' (fitted to Company B's time to "
-            "first export): run it from the project folder or pass --cases DIR"
-        )
-    assert case_dir is not None and case.file is not None
-    case_raw = read_yaml(case_dir / case.file)
     weights = {f: float(_get(scenario, FOCUS_PATH).get(f, 0.0)) for f in FOCUS_AREAS}
     if weights[REFERENCE_FOCUS] <= 0:
         raise SimsmeError(f"{FOCUS_PATH}.{REFERENCE_FOCUS} must be positive to calibrate")
     scalars = {s.path: float(_get(scenario, s.path)) for s in SCALARS}
     start = {**{f"{FOCUS_PATH}.{f}": w for f, w in weights.items()}, **scalars}
-    own = {path for path in start if _written(case_raw, path)}
     previous: dict[str, tuple[float, float]] = {}  # path -> (parameter, error) of last round
     slopes = {s.path: s.slope for s in SCALARS}
     history: list[dict[str, Any]] = []
@@ -157,11 +149,6 @@ def calibrate(
         values = {**{f"{FOCUS_PATH}.{f}": w for f, w in weights.items()}, **scalars}
         current = _apply(scenario, values)
         stats = {"scenario": run_statistics(current, replications, threads=threads)}
-        case_scenario = variant_scenario(current, "company_b", case, case_dir)
-        assert case_scenario is not None
-        # the case takes the defaults being fitted, except where its file sets its own values
-        case_scenario = _apply(case_scenario, {k: v for k, v in values.items() if k not in own})
-        stats["company_b"] = run_statistics(case_scenario, replications, threads=threads)
         errors: dict[str, float] = {}
         simulated: dict[str, float] = {}
         for name in needed:
@@ -177,8 +164,8 @@ def calibrate(
         say(
             f"round {rounds}: worst error {worst:.2f} tolerances "
             f"(uptake {uptake}; indirect {simulated['indirect_export_share']:.3f}; online 2021 "
-            f"{simulated['online_application_2021']:.3f}; Company B "
-            f"{simulated['company_b_ttfe']:.2f} years)"
+            f"{simulated['online_application_2021']:.3f}; share exported "
+            f"{simulated['share_exported_by_horizon']:.3f})"
         )
         if worst <= 0.25:
             converged = True

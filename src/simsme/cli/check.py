@@ -36,6 +36,21 @@ TargetsOption = Annotated[
     Path | None,
     typer.Option("--targets", help="Targets file (default: the one shipped with simsme)."),
 ]
+PatternsOption = Annotated[
+    bool,
+    typer.Option(
+        "--patterns",
+        help="Check the stylised facts of export entry (the patterns file shipped with simsme) "
+        "instead of the targets.",
+    ),
+]
+PatternsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--patterns-file",
+        help="Patterns file (format of the targets file); implies --patterns.",
+    ),
+]
 CasesOption = Annotated[
     Path | None,
     typer.Option(
@@ -128,14 +143,19 @@ def check_model_command(
     ] = None,
     set_: SetOption = None,
     targets: TargetsOption = None,
+    patterns: PatternsOption = False,
+    patterns_file: PatternsFileOption = None,
     cases: CasesOption = None,
     target: Annotated[
         list[str] | None,
-        typer.Option("--target", help="Check only this target (repeatable)."),
+        typer.Option("--target", help="Check only this target or pattern (repeatable)."),
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Report table (CSV; JSON next to it). Default results/check-<name>.csv."),
+        typer.Option(
+            help="Report table (CSV; JSON next to it). Default "
+            "results/check-<name>[-patterns][-quick].csv."
+        ),
     ] = None,
     threads: ThreadsOption = None,
 ) -> None:
@@ -143,6 +163,8 @@ def check_model_command(
 
     Prints, per target, the simulated value with its 95% confidence interval, the target, the
     pass band and pass or fail; writes the table as CSV and JSON. Exit code 1 when a target fails.
+    With --patterns (or --patterns-file) the stylised facts of export entry are checked instead
+    of the targets, with the same report and exit codes.
     """
     from simsme.calibration.check import (
         check_model,
@@ -158,10 +180,31 @@ def check_model_command(
         if not cases.is_dir():
             raise SimsmeError(f"--cases: '{cases}' is not a folder")
         case_dir = cases
-    target_set = select_targets(load_targets(targets), target)
+    checking_patterns = patterns or patterns_file is not None
+    if checking_patterns:
+        from simsme.calibration.patterns import (
+            DEFAULT_PATTERNS,
+            check_statistic_names,
+            load_patterns,
+            variant_statistics,
+        )
+
+        if targets is not None:
+            raise SimsmeError(
+                "--targets: not with --patterns; give a patterns file with --patterns-file"
+            )
+        loaded = load_patterns(patterns_file)
+        check_statistic_names(
+            loaded,
+            variant_statistics(loaded, resolved, case_dir),
+            patterns_file or f"simsme/data/{DEFAULT_PATTERNS}",
+        )
+    else:
+        loaded = load_targets(targets)
+    target_set = select_targets(loaded, target)
     if cases is not None:
         _require_case_files(target_set, cases)
-    suffix = "-quick" if quick else ""
+    suffix = ("-patterns" if checking_patterns else "") + ("-quick" if quick else "")
     path = check_output_file(  # the report, and its context as JSON next to it
         out or Path("results") / f"check-{resolved.name}{suffix}.csv", "--out", (".json",)
     )
@@ -182,7 +225,7 @@ def check_model_command(
     mode = "quick" if quick else "full"
     title = (
         f"check-model {resolved.name}: {report.replications} replications per variant "
-        f"({mode} mode), {len(report.table)} targets"
+        f"({mode} mode), {len(report.table)} {'patterns' if checking_patterns else 'targets'}"
     )
     rule = (
         "value targets pass when the mean lies in the pass band (quick mode: widened by the CI "
@@ -233,7 +276,6 @@ def calibrate_command(
     iterations: Annotated[int, typer.Option(help="Most fitting rounds.", min=1)] = 12,
     set_: SetOption = None,
     targets: TargetsOption = None,
-    cases: CasesOption = None,
     out: Annotated[
         Path, typer.Option(help="Fitted values as a YAML file of --set overrides.")
     ] = Path("results/calibration.yaml"),
@@ -243,22 +285,18 @@ def calibrate_command(
 
     Fits the focus-area propensities to the uptake shares (003 Table 1), the direct-export
     threshold to the indirect share (004), the channel-adoption rate to the 2021 online share
-    (003 section 4.2) and the readiness threshold to Company B's time to first export (003
-    section 4.1.2), one parameter per target, by damped secant steps with common random numbers.
-    Writes the fitted values; the defaults in simsme/scenario/schema.py are these, rounded.
+    (003 section 4.2) and the sunk cost of a first export to the share of SMEs that export by
+    the horizon (docs/evidence.md), one parameter per target, by damped secant steps with
+    common random numbers. No parameter is fitted to the case companies: Company A and B are
+    predictions that check-model checks. Writes the fitted values; the defaults in
+    simsme/scenario/schema.py are these, rounded.
     """
     from simsme.calibration.fit import calibrate, write_fit
     from simsme.calibration.targets import load_targets
     from simsme.results.store import check_output_file
 
-    resolved, case_dir = _resolve(scenario, set_)
-    if cases is not None:
-        if not cases.is_dir():
-            raise SimsmeError(f"--cases: '{cases}' is not a folder")
-        case_dir = cases
+    resolved, _ = _resolve(scenario, set_)
     target_set = load_targets(targets)
-    if cases is not None:
-        _require_case_files(target_set, cases)
     check_output_file(out, "--out", (".json",))  # the values, and the fitting history as JSON
 
     def log(message: str) -> None:
@@ -270,7 +308,6 @@ def calibrate_command(
         replications=replications,
         iterations=iterations,
         threads=threads,
-        case_dir=case_dir,
         log=log,
     )
     write_fit(fit, out)

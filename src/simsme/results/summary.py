@@ -86,7 +86,10 @@ def replication_mean(values: pd.Series) -> float:
 
 
 def bounds_of(name: str) -> tuple[float, float]:
-    """Range of a per-replication output: shares lie in [0, 1], counts and times are >= 0."""
+    """Range of a per-replication output: shares lie in [0, 1], counts and times are >= 0;
+    differences (``*_drop_*``, ``*_minus_*``) take any sign."""
+    if "_drop_" in name or "_minus_" in name:
+        return (-math.inf, math.inf)
     if "share" in name or name.startswith("uptake_"):
         return (0.0, 1.0)
     return (0.0, math.inf)
