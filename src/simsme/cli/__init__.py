@@ -16,6 +16,7 @@ from simsme.cli import run as _run  # noqa: E402,F401  (run, validate, schema)
 from simsme.cli import sweep as _sweep  # noqa: E402,F401  (sweep, merge, sensitivity)
 from simsme.cli import analysis as _analysis  # noqa: E402,F401  (plot, compare)
 from simsme.cli import check as _check  # noqa: E402,F401  (check-model, calibrate)
+from simsme.cli import decompose as _decompose  # noqa: E402,F401  (decompose)
 from simsme.cli import view as _view  # noqa: E402,F401  (view)
 # isort: on
 
