@@ -43,6 +43,15 @@ def _names(scenario):
     return list(scenario.channels), [a.name for a in scenario.agencies]
 
 
+def _tables(scenario, block):
+    """The applications table split into support applications and procedures."""
+    channels, agencies = _names(scenario)
+    procedures = [p.name for p in scenario.procedures]
+    rows = applications_table(block, channels, agencies, procedures)
+    is_procedure = rows.procedure.notna()
+    return rows[~is_procedure], rows[is_procedure]
+
+
 def test_wait_at_end_charges_only_applications_still_with_the_agency() -> None:
     wait = process.wait_at_end.py_func
     assert wait(STAGE_DOCUMENTS, 70.0, 100.0) == 30.0
@@ -57,7 +66,7 @@ def test_every_day_waited_is_charged_exports_with_open_applications_included(bas
     (about 1.6% of baseline exporters)."""
     scenario, arrays, block = baseline
     channels, agencies = _names(scenario)
-    apps = applications_table(block, channels, agencies)
+    apps, _ = _tables(scenario, block)
     smes = sme_table(block, arrays, channels, [r.name for r in scenario.population.regions])
     open_at_export = apps[apps.decision == "open at export"]
     assert len(open_at_export) >= 3  # the case the fix is about occurs in this run
@@ -81,7 +90,7 @@ def test_application_rows_add_up(baseline) -> None:
     co-creation agree with the per-SME counts."""
     scenario, arrays, block = baseline
     channels, agencies = _names(scenario)
-    apps = applications_table(block, channels, agencies)
+    apps, _ = _tables(scenario, block)
     assert len(apps) == block.applications.sum()
     stages = [c for c in apps if c.startswith("days_") and c != "days_to_decision"]
     np.testing.assert_allclose(apps[stages].sum(axis=1), apps.days_to_decision, atol=1e-6)
@@ -103,9 +112,33 @@ def test_no_record_is_dropped_when_the_first_capacity_is_too_small(baseline, mon
     (small,) = engine.run_blocks(
         arrays, REPS, scenario.seed, threads=1, block_size=3, applications=True
     )
-    channels, agencies = _names(scenario)
     pd.testing.assert_frame_equal(
-        applications_table(small, channels, agencies), applications_table(block, channels, agencies)
+        pd.concat(_tables(scenario, small)), pd.concat(_tables(scenario, block))
+    )
+
+
+def test_procedure_rows_add_up(baseline) -> None:
+    """One row per procedure an SME applied for after committing to export: as many as the
+    per-SME counts; stage days add up to the days to the issue; an exporter's procedures were all
+    issued, and their days add up to its weeks on procedures."""
+    scenario, arrays, block = baseline
+    channels, _ = _names(scenario)
+    _, procs = _tables(scenario, block)
+    smes = sme_table(block, arrays, channels, [r.name for r in scenario.population.regions])
+    assert len(procs) > 0 and procs.agency.isna().all() and procs.focus.isna().all()
+    assert procs.groupby(["replication", "sme"]).size().sum() <= smes.procedures.sum()
+    issued = procs[procs.decision == "approved"]
+    stages = [c for c in procs if c.startswith("days_") and c != "days_to_decision"]
+    np.testing.assert_allclose(issued[stages].sum(axis=1), issued.days_to_decision, atol=1e-6)
+    assert (procs[stages] >= -1e-9).all().all()
+    exporters = smes[smes.exported & (smes.procedures > 0)].set_index(["replication", "sme"])
+    by_sme = issued.groupby(["replication", "sme"]).days_to_decision.sum() / 7.0
+    np.testing.assert_allclose(
+        by_sme.reindex(exporters.index).to_numpy(), exporters.weeks_on_procedures, rtol=1e-9
+    )
+    counted = procs.groupby(["replication", "sme"]).size()
+    np.testing.assert_array_equal(
+        counted.reindex(exporters.index).to_numpy(), exporters.procedures.to_numpy()
     )
 
 

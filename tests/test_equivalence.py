@@ -71,9 +71,14 @@ def test_engines_agree_on_every_scenario(path: Path) -> None:
     names = list(scenario.channels)
     agencies = [a.name for a in scenario.agencies]
     # the application records and the per-step series (the Mesa DataCollector's) agree too
-    k_apps = applications_table(kernel, names, agencies)
-    pd.testing.assert_frame_equal(k_apps, applications_table(mesa_block, names, agencies))
-    assert len(k_apps) == kernel.applications.sum()
+    procedures = [p.name for p in scenario.procedures]
+    k_apps = applications_table(kernel, names, agencies, procedures)
+    pd.testing.assert_frame_equal(
+        k_apps, applications_table(mesa_block, names, agencies, procedures)
+    )
+    assert (k_apps.procedure.isna()).sum() == kernel.applications.sum()
+    # every procedure applied for (after one that never ends before the horizon, none)
+    assert 0 < (k_apps.procedure.notna()).sum() <= kernel.procedures.sum()
     pd.testing.assert_frame_equal(
         series_table(kernel, agencies, names, arrays.step_days),
         series_table(mesa_block, agencies, names, arrays.step_days),

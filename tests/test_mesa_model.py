@@ -163,6 +163,7 @@ def test_python_mechanisms_make_the_compiled_mechanisms_draws() -> None:
     kernel) from the same generator state, returns the same values and leaves the generator in
     the same place (the inline PCG64 uniform is ``rng.random()`` in Python)."""
     from simsme.mechanisms import entry, exchange, export, population, procedures, process, support
+    from simsme.mechanisms.records import RF_ROWS, RI_ROWS
     from simsme.mechanisms.exchange import SITE_VISIT
 
     mco = [{"type": "movement_control", "start": "2010-03-01", "end": "2010-09-01"}]
@@ -221,6 +222,8 @@ def test_python_mechanisms_make_the_compiled_mechanisms_draws() -> None:
                     np.asarray(p.ch_needs_connectivity, dtype=np.float64), p.ch_log_median,
                     p.ch_sigma, p.ch_bureaucracy, blocked, p.tl_slow, remote, conv, docs,
                     np.int64(p.digital_mask), float(p.step_days),
+                    np.zeros((len(p.pc_outstanding), RF_ROWS)),
+                    np.zeros((len(p.pc_outstanding), RI_ROWS), np.int32),
                 ),
             ),
             (

@@ -325,10 +325,18 @@ _STAGE_COLUMNS = {
 
 
 def applications_table(
-    block: RunBlock, channel_names: list[str], agency_names: list[str]
+    block: RunBlock,
+    channel_names: list[str],
+    agency_names: list[str],
+    procedure_names: list[str] | tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """One row per application per replication (``applications.parquet``).
+    """One row per application or procedure per replication (``applications.parquet``).
 
+    A row is either an application for a support programme (``agency`` and ``focus`` set,
+    ``procedure`` empty) or a procedure an SME applied for after committing to export
+    (``procedure`` set: a licence, certificate or permit, :mod:`simsme.mechanisms.procedures`;
+    ``agency`` and ``focus`` empty; decision ``approved`` = issued, its assessment is the
+    regulator's desk time and its site visit the audits, non-conformities answered included).
     Who applied where and for what (SME, agency, focus area), whether the agency handled it over
     its digital platform (DIP, 003 section 4.2) and whether it was submitted digitally, the
     channel of the last exchange of each stage that has one (``none`` when no channel worked
@@ -349,6 +357,7 @@ def applications_table(
         "sme": ri[:, rec.RI_SME],
         "agency": pd.Categorical.from_codes(ri[:, rec.RI_AGENCY], agency_names),
         "focus": pd.Categorical.from_codes(ri[:, rec.RI_FOCUS], FOCUS_AREAS),
+        "procedure": pd.Categorical.from_codes(ri[:, rec.RI_PROCEDURE], list(procedure_names)),
         "over_dip": ri[:, rec.RI_DIP].astype(bool),
         "submitted_digitally": ri[:, rec.RI_DIGITAL].astype(bool),
         "submitted_week": rf[:, rec.RF_SUBMITTED] / 7.0,

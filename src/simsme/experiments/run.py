@@ -197,7 +197,8 @@ def block_tables(
     if with_smes:
         tables["smes"] = sme_table(block, arrays, names, regions)
     if with_applications:
-        tables["applications"] = applications_table(block, names, agencies)
+        procedures = [procedure.name for procedure in scenario.procedures]
+        tables["applications"] = applications_table(block, names, agencies, procedures)
     if with_series:
         tables["series"] = series_table(block, agencies, names, arrays.step_days)
     return tables

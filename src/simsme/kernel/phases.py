@@ -113,6 +113,7 @@ from simsme.kernel.state import (
     L_CHANNELS_USED,
     L_OUTSTANDING,
     STALE,
+    new_record,
     update_active,
 )
 from simsme.kernel.support_phases import deliver_programmes, process_applications, seek_support
@@ -381,6 +382,23 @@ def update_capabilities(p, s, t, rng):
             )  # fmt: skip
 
 
+@njit(**KERNEL)
+def keep_procedure_records(s, i, applied):
+    """Keep the records of the procedures SME ``i`` applied for (``applied``: a mask) with the
+    applications' records, in procedure order (the Mesa model appends them in the same order)."""
+    for k in range(s.pc_rec_f.shape[0]):
+        if not (applied >> k) & 1:
+            continue
+        r = new_record(s)
+        if r < 0:
+            continue
+        for j in range(s.rec_f.shape[1]):
+            s.rec_f[r, j] = s.pc_rec_f[k, j]
+        for j in range(s.rec_i.shape[1]):
+            s.rec_i[r, j] = s.pc_rec_i[k, j]
+        s.rec_i[r, records.RI_SME] = i
+
+
 # ---------------------------------------------------------------------------------------------
 # 8. Export entry
 # ---------------------------------------------------------------------------------------------
@@ -456,14 +474,15 @@ def enter_exports(p, s, t, rng):
             ):
                 continue
             committed[i] = t
-            days, digital_count, used = procedures.obtain_procedures(
+            days, digital_count, used, applied = procedures.obtain_procedures(
                 rng, outstanding[i], day, channels[i], downtime[i], experienced[i] != 0,
                 resources[1, i], p.pc_accept, p.tl_pc_level, pc[PC_MISSING], pc[PC_DESK_DIGITAL],
                 pc[PC_DESK_CONVENTIONAL], pc[PC_SITE_VISIT], p.face_to_face, p.ch_order,
                 ch[CH_NEEDS_CONNECTIVITY], ch[CH_LOG_MEDIAN], ch[CH_SIGMA], ch[CH_BUREAUCRACY],
                 p.tl_blocked, p.tl_slow, p.tl[TL_REMOTE], p.conventional_mask, p.documents_mask,
-                p.digital_mask, p.step_days,
+                p.digital_mask, p.step_days, s.pc_rec_f, s.pc_rec_i,
             )  # fmt: skip
+            keep_procedure_records(s, i, applied)
             ready_day[i] = day + days
             procedure_days[i] = days
             n_procedures[i] = procedures.count_procedures(outstanding[i])

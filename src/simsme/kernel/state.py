@@ -137,6 +137,8 @@ class State(NamedTuple):
     year_channel_applications: np.ndarray  # [Y, C] int64
     rec_f: np.ndarray  # [capacity, RF_ROWS] float64, application records (mechanisms.records)
     rec_i: np.ndarray  # [capacity, RI_ROWS] int32
+    pc_rec_f: np.ndarray  # [K, RF_ROWS] float64, the procedures' records of one commitment
+    pc_rec_i: np.ndarray  # [K, RI_ROWS] int32
 
 
 def state_bytes_per_sme(n_channels: int, mean_degree: float) -> int:
@@ -174,6 +176,8 @@ def init_state(rng, p, record_capacity=0):
         np.zeros((p.n_years, C), np.int64),
         np.zeros((record_capacity, records.RF_ROWS)),
         np.zeros((record_capacity, records.RI_ROWS), np.int32),
+        np.zeros((len(p.pc_outstanding), records.RF_ROWS)),
+        np.zeros((len(p.pc_outstanding), records.RI_ROWS), np.int32),
     )
     sf, si, sl = s.sf, s.si, s.sl
     size_class, region, found_step = si[I_SIZE_CLASS], si[I_REGION], si[I_FOUND_STEP]

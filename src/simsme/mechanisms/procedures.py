@@ -22,9 +22,19 @@ from __future__ import annotations
 
 from numba import njit
 
+from simsme.mechanisms import records
 from simsme.mechanisms.draws import occurs
 from simsme.mechanisms.exchange import INF, SITE_VISIT, exchange
-from simsme.scenario.lowering import P_APPLICATION, P_DOCUMENTS, P_NOTIFICATION
+from simsme.scenario.lowering import (
+    P_APPLICATION,
+    P_DOCUMENTS,
+    P_NOTIFICATION,
+    STAGE_ASSESSMENT,
+    STAGE_DOCUMENTS,
+    STAGE_NOTIFICATION,
+    STAGE_SITE_VISIT,
+    STAGE_SUBMISSION,
+)
 
 MAX_DOCUMENT_ROUNDS = 20
 """A procedure gives up asking for missing documents after this many rounds (a safeguard: with
@@ -59,9 +69,13 @@ def procedure_days(
     documents_mask,
     digital_mask,
     step_days,
+    rf,
+    ri,
 ):
     """Days from ``day`` until procedure ``k`` is issued, whether it went over the regulator's
-    digital platform, and the channels its exchanges used (a bit mask).
+    digital platform, and the channels its exchanges used (a bit mask); its record
+    (:mod:`simsme.mechanisms.records`, for ``applications.parquet``) is written into the rows
+    ``rf`` and ``ri``.
 
     The regulator handles it digitally with probability ``level[step, k]`` (its digitalisation
     timeline; one draw). Exchanges: the submission, a document round repeated while something
@@ -71,13 +85,15 @@ def procedure_days(
     if ``site_visit[k]`` (face to face; by video only under remote processing and on the digital
     platform, 003 section 4.2), and the issue. An audit finds a non-conformity in the premises
     or equipment with probability ``missing[k]`` x (1 - ``physical``), the SME's physical
-    resources (002_6798e086be6a8ea8.txt Table 4); the SME answers it (a document round; halal
+    resources (002_6798e086be6a8ea8.txt Table 4); the SME answers it (a document exchange; halal
     non-conformities are answered within 5 working days, MeSTI ones within 3 months:
-    docs/evidence.md s1.3) and the audit is repeated. Returns ``(inf, ...)`` if a channel never works
-    before the horizon.
+    docs/evidence.md s1.3) and the audit is repeated. Returns ``(inf, ...)`` if a channel never
+    works before the horizon (the record then charges its stage the days to the horizon).
     """
+    horizon = len(tl_blocked) * step_days
     step = min(int(day // step_days), len(level) - 1)
     offer_digital = occurs(rng, level[step, k])
+    records.open_procedure_record(rf, ri, k, offer_digital, day)
     mask = accept[k]
     used = 0
     start = day
@@ -86,9 +102,11 @@ def procedure_days(
         face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy,
         tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
     )  # fmt: skip
+    records.procedure_stage(rf, ri, STAGE_SUBMISSION, min(days, max(horizon - day, 0.0)), c)
     day += days
     if c >= 0:
         used |= 1 << c
+        records.note_submitted_digitally(ri, (digital_mask >> c) & 1)
     p_missing = missing[k] * (0.5 if experienced else 1.0)
     for _ in range(MAX_DOCUMENT_ROUNDS):
         if c < 0:
@@ -98,14 +116,18 @@ def procedure_days(
             face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy,
             tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
         )  # fmt: skip
+        records.procedure_stage(rf, ri, STAGE_DOCUMENTS, min(days, max(horizon - day, 0.0)), c)
         day += days
         if c >= 0:
             used |= 1 << c
         if not occurs(rng, p_missing):
             break
     if c < 0:
+        records.close_procedure(rf, ri, day, False)
         return day - start, offer_digital, used
-    day += desk_days_digital[k] if offer_digital else desk_days_conventional[k]
+    desk = desk_days_digital[k] if offer_digital else desk_days_conventional[k]
+    records.procedure_stage(rf, ri, STAGE_ASSESSMENT, desk, -1)
+    day += desk
     p_nonconformity = missing[k] * (1.0 - physical)
     for _ in range(MAX_DOCUMENT_ROUNDS if site_visit[k] else 0):
         days, c = exchange(
@@ -114,8 +136,10 @@ def procedure_days(
             bureaucracy, tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask,
             step_days,
         )  # fmt: skip
+        records.procedure_stage(rf, ri, STAGE_SITE_VISIT, min(days, max(horizon - day, 0.0)), c)
         day += days
         if c < 0:
+            records.close_procedure(rf, ri, day, False)
             return day - start, offer_digital, used
         used |= 1 << c
         if not occurs(rng, p_nonconformity):
@@ -125,8 +149,10 @@ def procedure_days(
             face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy,
             tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
         )  # fmt: skip
+        records.procedure_stage(rf, ri, STAGE_SITE_VISIT, min(days, max(horizon - day, 0.0)), -1)
         day += days
         if c < 0:
+            records.close_procedure(rf, ri, day, False)
             return day - start, offer_digital, used
         used |= 1 << c
     days, c = exchange(
@@ -134,9 +160,11 @@ def procedure_days(
         face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy,
         tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
     )  # fmt: skip
+    records.procedure_stage(rf, ri, STAGE_NOTIFICATION, min(days, max(horizon - day, 0.0)), c)
     day += days
     if c >= 0:
         used |= 1 << c
+    records.close_procedure(rf, ri, day, c >= 0 and day <= horizon)
     return day - start, offer_digital, used
 
 
@@ -168,13 +196,19 @@ def obtain_procedures(
     documents_mask,
     digital_mask,
     step_days,
+    rec_f,
+    rec_i,
 ):
     """Days from ``day`` until every procedure in ``outstanding`` (bit ``k`` = procedure ``k``)
     is issued, one after another in the scenario's order (:func:`procedure_days`); the number
-    handled over a digital platform; and the channels used. ``inf`` days if one never ends."""
+    handled over a digital platform; the channels used; and the procedures applied for (a mask:
+    after one that never ends, the rest are not). ``inf`` days if one never ends. Row ``k`` of
+    ``rec_f`` / ``rec_i`` receives procedure ``k``'s record, for every procedure applied for (the
+    engines keep them with the applications' records)."""
     total = 0.0
     n_digital = 0
     used = 0
+    applied = 0
     for k in range(len(missing)):
         if not (outstanding >> k) & 1:
             continue
@@ -183,15 +217,16 @@ def obtain_procedures(
             missing,
             desk_days_digital, desk_days_conventional, site_visit, face_to_face, order,
             needs_connectivity, log_median, sigma, bureaucracy, tl_blocked, tl_slow, tl_remote,
-            conventional_mask, documents_mask, digital_mask, step_days,
+            conventional_mask, documents_mask, digital_mask, step_days, rec_f[k], rec_i[k],
         )  # fmt: skip
         total += days
         used |= channels
+        applied |= 1 << k
         if digital:
             n_digital += 1
         if total == INF:
             break
-    return total, n_digital, used
+    return total, n_digital, used, applied
 
 
 @njit(inline="always")

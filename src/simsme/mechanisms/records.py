@@ -43,7 +43,8 @@ RI_CHANNEL = 5  # six entries, channel of the stage's last exchange (-1: none), 
 RI_DOCUMENT_ROUNDS = 11
 RI_DECISION = 12
 RI_COCREATED = 13
-RI_ROWS = 14
+RI_PROCEDURE = 14  # the procedure (licence, certificate, permit) the record is of; -1: a programme
+RI_ROWS = 15
 
 OPEN_AT_HORIZON = 0
 OPEN_AT_EXPORT = 1
@@ -82,6 +83,38 @@ def open_record(rf, ri, sme, agency, focus, dip, digital, channel, day):
         ri[RI_CHANNEL + k] = -1
     ri[RI_CHANNEL + STAGE_SUBMISSION - 1] = channel
     ri[RI_DECISION] = OPEN_AT_HORIZON
+    ri[RI_PROCEDURE] = -1
+
+
+@njit(inline="always")
+def open_procedure_record(rf, ri, procedure, dip, day):
+    """The record of procedure ``procedure`` (``dip``: over the regulator's digital platform),
+    applied for on ``day``; :func:`procedure_stage` fills its stages."""
+    open_record(rf, ri, -1, -1, -1, dip, False, -1, day)
+    ri[RI_PROCEDURE] = procedure
+
+
+@njit(inline="always")
+def procedure_stage(rf, ri, stage, days, channel):
+    """A procedure's stage took ``days`` more, its last exchange over ``channel`` (-1: none)."""
+    rf[RF_DAYS + stage - 1] += days
+    if channel >= 0 or ri[RI_CHANNEL + stage - 1] < 0:
+        ri[RI_CHANNEL + stage - 1] = channel
+    if stage == STAGE_DOCUMENTS:
+        ri[RI_DOCUMENT_ROUNDS] += 1
+
+
+@njit(inline="always")
+def note_submitted_digitally(ri, digital):
+    """The submission went over a digital channel."""
+    ri[RI_DIGITAL] = digital
+
+
+@njit(inline="always")
+def close_procedure(rf, ri, day, issued):
+    """The procedure was issued on ``day``, or (not ``issued``) was still open at the horizon."""
+    rf[RF_CLOSED] = day if issued else math.nan
+    ri[RI_DECISION] = APPROVED if issued else OPEN_AT_HORIZON
 
 
 @njit(inline="always")

@@ -75,3 +75,13 @@ class Application:
     def in_process(self) -> bool:
         """Still with the agency (submitted, not yet notified): the SME is waiting on it."""
         return bool(process.in_process(self.stage))
+
+
+@dataclass(slots=True, eq=False)
+class ProcedureRecord:
+    """The record of one procedure (licence, certificate, permit) an SME applied for after
+    committing to export (:func:`simsme.mechanisms.procedures.procedure_days` fills it); kept
+    with the applications' records for ``applications.parquet``."""
+
+    rf: np.ndarray
+    ri: np.ndarray

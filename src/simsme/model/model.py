@@ -41,7 +41,7 @@ from mesa.agent import AgentSet
 from mesa.discrete_space import Network
 
 from simsme.model.agency import ServiceProvider
-from simsme.model.application import STAGE_DELIVERY, Application
+from simsme.model.application import STAGE_DELIVERY, Application, ProcedureRecord
 from simsme.model.census import make_datacollector, take_census, ttfe_so_far
 from simsme.model.levers import apply_levers
 from simsme.model.mechanisms import awareness, export, population, process, records, rules
@@ -216,7 +216,7 @@ class SimsmeModel(mesa.Model):
         # exchanges with agencies per channel in the current step (submissions included)
         self.exchanges = [0] * p.n_channels
         # every application submitted, in order, with its record (simsme.mechanisms.records)
-        self.submitted: list[Application] = []
+        self.submitted: list[Application | ProcedureRecord] = []  # records, in order
         self._census: tuple[int, dict[str, float]] | None = None
         self.datacollector: mesa.DataCollector | None = None
         if collect:

@@ -22,8 +22,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
-from simsme.model.application import STAGE_SUBMISSION, Application
+from simsme.model.application import STAGE_SUBMISSION, Application, ProcedureRecord
 from simsme.model.mechanisms import (
     adoption,
     awareness,
@@ -561,14 +562,21 @@ class SME(mesa.Agent):
         model = self.model
         p = model.p
         day = t * p.step_days
-        days, n_digital, used = procedures.obtain_procedures(
+        n_kinds = len(p.pc_outstanding)
+        rec_f = np.zeros((n_kinds, records.RF_ROWS))
+        rec_i = np.zeros((n_kinds, records.RI_ROWS), np.int32)
+        days, n_digital, used, applied = procedures.obtain_procedures(
             model.rng, self.outstanding, day, self.channels, self.downtime, self.experienced,
             self.resources[R_PHYSICAL], p.pc_accept, p.tl_procedure_level, p.pc_missing, p.pc_desk_digital,
             p.pc_desk_conventional, p.pc_site_visit, p.face_to_face, p.ch_order,
             p.ch_needs_connectivity, p.ch_log_median, p.ch_sigma, p.ch_bureaucracy,
             model.blocked, p.tl_slow, p.tl_remote, model.conventional_mask,
-            model.documents_mask, model.digital_mask, p.step_days,
+            model.documents_mask, model.digital_mask, p.step_days, rec_f, rec_i,
         )  # fmt: skip
+        for k in range(n_kinds):  # kept with the applications' records, in procedure order
+            if (applied >> k) & 1:
+                rec_i[k, records.RI_SME] = self.index
+                model.submitted.append(ProcedureRecord(rec_f[k], rec_i[k]))
         self.committed_step = t
         self.ready_day = day + days
         self.procedure_days = days
