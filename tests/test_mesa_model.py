@@ -163,8 +163,8 @@ def test_python_mechanisms_make_the_compiled_mechanisms_draws() -> None:
     kernel) from the same generator state, returns the same values and leaves the generator in
     the same place (the inline PCG64 uniform is ``rng.random()`` in Python)."""
     from simsme.mechanisms import entry, exchange, export, population, procedures, process, support
-    from simsme.mechanisms.records import RF_ROWS, RI_ROWS
     from simsme.mechanisms.exchange import SITE_VISIT
+    from simsme.mechanisms.records import RF_ROWS, RI_ROWS
 
     mco = [{"type": "movement_control", "start": "2010-03-01", "end": "2010-09-01"}]
     arrays = lower(validate_scenario(small(20, 2.0, events=mco)))

@@ -336,7 +336,8 @@ def applications_table(
     ``procedure`` empty) or a procedure an SME applied for after committing to export
     (``procedure`` set: a licence, certificate or permit, :mod:`simsme.mechanisms.procedures`;
     ``agency`` and ``focus`` empty; decision ``approved`` = issued, its assessment is the
-    regulator's desk time and its site visit the audits, non-conformities answered included).
+    regulator's desk time, its site visit the audits, its document rounds include the answers to
+    the audits' non-conformities).
     Who applied where and for what (SME, agency, focus area), whether the agency handled it over
     its digital platform (DIP, 003 section 4.2) and whether it was submitted digitally, the
     channel of the last exchange of each stage that has one (``none`` when no channel worked

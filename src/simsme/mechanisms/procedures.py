@@ -90,53 +90,42 @@ def procedure_days(
     docs/evidence.md s1.3) and the audit is repeated. Returns ``(inf, ...)`` if a channel never
     works before the horizon (the record then charges its stage the days to the horizon).
     """
-    horizon = len(tl_blocked) * step_days
     step = min(int(day // step_days), len(level) - 1)
     offer_digital = occurs(rng, level[step, k])
     records.open_procedure_record(rf, ri, k, offer_digital, day)
     mask = accept[k]
-    used = 0
-    start = day
-    days, c = exchange(
-        rng, P_APPLICATION, day, sme_channels, mask, False, offer_digital, downtime, 1.0,
-        face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy,
-        tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
+    ctx = (
+        sme_channels, downtime, face_to_face, order, needs_connectivity, log_median, sigma,
+        bureaucracy, tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
     )  # fmt: skip
-    records.procedure_stage(rf, ri, STAGE_SUBMISSION, min(days, max(horizon - day, 0.0)), c)
+    start = day
+    days, c = _exchange(rng, P_APPLICATION, STAGE_SUBMISSION, day, mask, offer_digital, ctx, rf, ri)
     day += days
+    used = 0 if c < 0 else 1 << c
     if c >= 0:
-        used |= 1 << c
         records.note_submitted_digitally(ri, (digital_mask >> c) & 1)
     p_missing = missing[k] * (0.5 if experienced else 1.0)
-    for _ in range(MAX_DOCUMENT_ROUNDS):
-        if c < 0:
-            break
-        days, c = exchange(
-            rng, P_DOCUMENTS, day, sme_channels, mask, False, offer_digital, downtime, 1.0,
-            face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy,
-            tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
-        )  # fmt: skip
-        records.procedure_stage(rf, ri, STAGE_DOCUMENTS, min(days, max(horizon - day, 0.0)), c)
+    for _ in range(MAX_DOCUMENT_ROUNDS if c >= 0 else 0):
+        days, c = _exchange(
+            rng, P_DOCUMENTS, STAGE_DOCUMENTS, day, mask, offer_digital, ctx, rf, ri
+        )
         day += days
-        if c >= 0:
-            used |= 1 << c
-        if not occurs(rng, p_missing):
+        if c < 0 or not occurs(rng, p_missing):
             break
+        used |= 1 << c
     if c < 0:
         records.close_procedure(rf, ri, day, False)
         return day - start, offer_digital, used
+    used |= 1 << c
     desk = desk_days_digital[k] if offer_digital else desk_days_conventional[k]
     records.procedure_stage(rf, ri, STAGE_ASSESSMENT, desk, -1)
     day += desk
     p_nonconformity = missing[k] * (1.0 - physical)
+    audit_mask = mask & digital_mask  # a video audit goes over the digital channels it accepts
     for _ in range(MAX_DOCUMENT_ROUNDS if site_visit[k] else 0):
-        days, c = exchange(
-            rng, SITE_VISIT, day, sme_channels, mask & digital_mask, False, offer_digital,
-            downtime, 1.0, face_to_face, order, needs_connectivity, log_median, sigma,
-            bureaucracy, tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask,
-            step_days,
-        )  # fmt: skip
-        records.procedure_stage(rf, ri, STAGE_SITE_VISIT, min(days, max(horizon - day, 0.0)), c)
+        days, c = _exchange(
+            rng, SITE_VISIT, STAGE_SITE_VISIT, day, audit_mask, offer_digital, ctx, rf, ri
+        )
         day += days
         if c < 0:
             records.close_procedure(rf, ri, day, False)
@@ -144,28 +133,43 @@ def procedure_days(
         used |= 1 << c
         if not occurs(rng, p_nonconformity):
             break
-        days, c = exchange(
-            rng, P_DOCUMENTS, day, sme_channels, mask, False, offer_digital, downtime, 1.0,
-            face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy,
-            tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
-        )  # fmt: skip
-        records.procedure_stage(rf, ri, STAGE_SITE_VISIT, min(days, max(horizon - day, 0.0)), -1)
+        # the non-conformity answered: a document round (the record counts it with them)
+        days, c = _exchange(
+            rng, P_DOCUMENTS, STAGE_DOCUMENTS, day, mask, offer_digital, ctx, rf, ri
+        )
         day += days
         if c < 0:
             records.close_procedure(rf, ri, day, False)
             return day - start, offer_digital, used
         used |= 1 << c
-    days, c = exchange(
-        rng, P_NOTIFICATION, day, sme_channels, mask, False, offer_digital, downtime, 1.0,
-        face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy,
-        tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
-    )  # fmt: skip
-    records.procedure_stage(rf, ri, STAGE_NOTIFICATION, min(days, max(horizon - day, 0.0)), c)
+    days, c = _exchange(
+        rng, P_NOTIFICATION, STAGE_NOTIFICATION, day, mask, offer_digital, ctx, rf, ri
+    )
     day += days
     if c >= 0:
         used |= 1 << c
-    records.close_procedure(rf, ri, day, c >= 0 and day <= horizon)
+    records.close_procedure(rf, ri, day, c >= 0 and day <= len(tl_blocked) * step_days)
     return day - start, offer_digital, used
+
+
+@njit(inline="always")
+def _exchange(rng, purpose, stage, day, mask, offer_digital, ctx, rf, ri):
+    """One exchange of a procedure with its regulator (:func:`simsme.mechanisms.exchange.
+    exchange` over the channels ``mask`` both sides share), charged to ``stage`` of its record
+    up to the horizon; ``ctx``: the SME's channels and location and the channels' tables.
+    Returns ``(days, channel)``."""
+    (
+        sme_channels, downtime, face_to_face, order, needs_connectivity, log_median, sigma,
+        bureaucracy, tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
+    ) = ctx  # fmt: skip
+    days, c = exchange(
+        rng, purpose, day, sme_channels, mask, False, offer_digital, downtime, 1.0,
+        face_to_face, order, needs_connectivity, log_median, sigma, bureaucracy, tl_blocked,
+        tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
+    )  # fmt: skip
+    horizon = len(tl_blocked) * step_days
+    records.procedure_stage(rf, ri, stage, min(days, max(horizon - day, 0.0)), c)
+    return days, c
 
 
 @njit(inline="always")

@@ -47,13 +47,15 @@ def comparison_figure(comparison: Comparison, title: str | None = None) -> Figur
         f"log-rank: chi2 = {comparison.logrank_statistic**2:.1f}, {_p(comparison.logrank_p_value)}",
     ]
     ax = fig.axes[0]
+    # top right: survival curves start at 100% on the left and fall, so the top right is free
+    # of them, and the legend ("best") finds its place elsewhere
     ax.text(
-        0.02,
-        0.03,
+        0.98,
+        0.97,
         "\n".join(lines),
         transform=ax.transAxes,
-        ha="left",
-        va="bottom",
+        ha="right",
+        va="top",
         fontsize=9,
         bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "#BBBBBB"},
     )
