@@ -131,6 +131,9 @@ def test_procedure_rows_add_up(baseline) -> None:
     stages = [c for c in procs if c.startswith("days_") and c != "days_to_decision"]
     np.testing.assert_allclose(issued[stages].sum(axis=1), issued.days_to_decision, atol=1e-6)
     assert (procs[stages] >= -1e-9).all().all()
+    # no stage is charged past the horizon, open procedures included
+    ends = procs.submitted_week * 7.0 + procs[stages].sum(axis=1)
+    assert (ends <= arrays.n_steps * arrays.step_days + 1e-6).all()
     exporters = smes[smes.exported & (smes.procedures > 0)].set_index(["replication", "sme"])
     by_sme = issued.groupby(["replication", "sme"]).days_to_decision.sum() / 7.0
     np.testing.assert_allclose(

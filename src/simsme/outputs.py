@@ -177,7 +177,11 @@ def sme_table(
     ).ravel()
     cols["procedures"] = block.procedures.ravel()
     cols["digital_procedures"] = block.digital_procedures.ravel()
-    finished = committed & np.isfinite(block.procedure_days)  # inf: not all issued by the horizon
+    # issued by the horizon (an exchange begun before it can end after it, or never: inf)
+    horizon = arrays.n_steps * arrays.step_days
+    finished = committed & (
+        block.committed_step * arrays.step_days + block.procedure_days <= horizon
+    )
     cols["weeks_on_procedures"] = np.where(finished, block.procedure_days / 7.0, np.nan).ravel()
     cols["experienced_founder"] = block.experienced.ravel().astype(bool)
     cols["channels_used"] = _mask_names(block.channels_used.ravel(), channel_names)

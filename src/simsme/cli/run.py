@@ -58,7 +58,8 @@ def run(
         bool,
         typer.Option(
             "--applications/--no-applications",
-            help="Write applications.parquet, one row per application (stages, channels, days).",
+            help="Write applications.parquet, one row per application or procedure (stages, "
+            "channels, days).",
         ),
     ] = True,
     series: Annotated[

@@ -11,9 +11,9 @@ procedures that follow the decision (:mod:`simsme.mechanisms.procedures`), with 
 threshold on a latent score.
 
 Founders' history is drawn at founding: prior international experience (Company B's owner had
-17 years in shipping, 003_9e0cb3511f01b6dc.txt section 4.1.2; 000_8e43523aad10feae.txt, Company
-B's network-driven decision) lowers the sunk cost (the founder knows buyers and procedures) and
-brings ties abroad that bring orders. The evidence and the ranges of every unsourced number are
+17 years in shipping, 003_9e0cb3511f01b6dc.txt section 4.1.2) lowers the sunk cost (the founder
+knows buyers and procedures) and brings ties abroad that bring orders (as another firm's network
+drove its export decision, 000_8e43523aad10feae.txt, its Company B). The evidence and the ranges of every unsourced number are
 in docs/evidence.md (sections 3 and 5).
 """
 
@@ -72,7 +72,8 @@ def commits_to_export(rng, profitability, propensity, penalty, cost, demand_sigm
     x an uncertain foreign demand (log-normal with mean 1 and log spread ``demand_sigma``, one
     normal draw), covers ``cost`` (Roberts and Tybout 1997; Das, Roberts and Tybout 2007)."""
     demand = math.exp(demand_sigma * rng.standard_normal() - 0.5 * demand_sigma**2)
-    return profitability * propensity * (1.0 - penalty) * demand >= cost
+    value = profitability * propensity * (1.0 - penalty)
+    return value > 0.0 and value * demand >= cost  # nothing to gain: no entry, even at no cost
 
 
 @njit(inline="always")

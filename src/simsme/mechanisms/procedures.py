@@ -85,9 +85,9 @@ def procedure_days(
     if ``site_visit[k]`` (face to face; by video only under remote processing and on the digital
     platform, 003 section 4.2), and the issue. An audit finds a non-conformity in the premises
     or equipment with probability ``missing[k]`` x (1 - ``physical``), the SME's physical
-    resources (002_6798e086be6a8ea8.txt Table 4); the SME answers it (a document exchange; halal
-    non-conformities are answered within 5 working days, MeSTI ones within 3 months:
-    docs/evidence.md s1.3) and the audit is repeated. Returns ``(inf, ...)`` if a channel never
+    resources (002_6798e086be6a8ea8.txt Table 4); the SME answers it with one document exchange
+    (JAKIM asks for an answer within 5 working days, docs/evidence.md s1.3; longer corrective
+    work, such as MeSTI's up to 3 months, is not modelled) and the audit is repeated. Returns ``(inf, ...)`` if a channel never
     works before the horizon (the record then charges its stage the days to the horizon).
     """
     step = min(int(day // step_days), len(level) - 1)
@@ -118,7 +118,8 @@ def procedure_days(
         return day - start, offer_digital, used
     used |= 1 << c
     desk = desk_days_digital[k] if offer_digital else desk_days_conventional[k]
-    records.procedure_stage(rf, ri, STAGE_ASSESSMENT, desk, -1)
+    horizon = len(tl_blocked) * step_days
+    records.procedure_stage(rf, ri, STAGE_ASSESSMENT, min(desk, max(horizon - day, 0.0)), -1)
     day += desk
     p_nonconformity = missing[k] * (1.0 - physical)
     audit_mask = mask & digital_mask  # a video audit goes over the digital channels it accepts
@@ -148,7 +149,7 @@ def procedure_days(
     day += days
     if c >= 0:
         used |= 1 << c
-    records.close_procedure(rf, ri, day, c >= 0 and day <= len(tl_blocked) * step_days)
+    records.close_procedure(rf, ri, day, c >= 0 and day <= horizon)
     return day - start, offer_digital, used
 
 

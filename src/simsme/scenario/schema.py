@@ -971,7 +971,8 @@ class ExportEntry(Strict):
     experience_cost_cut: Share = param(
         0.4,
         description="Share of the sunk cost an experienced founder avoids (knows buyers and "
-        "procedures); such a founder also needs half as many document rounds.",
+        "procedures); such a founder also has half the chance of a missing document per "
+        "round of a procedure.",
         unit="share",
         source=f"{ASSUMED}, range 0.2-0.6: founders' international experience speeds first "
         "foreign entry (docs/evidence.md F7; direction only, no magnitude found)",
@@ -983,7 +984,8 @@ class ExportEntry(Strict):
         le=50.0,
         description="Mean number of ties abroad an experienced founder brings (Poisson).",
         unit="ties",
-        source=f"{ASSUMED}, range 0-2 (docs/evidence.md s5 item 1; {S000} Company B's network)",
+        source=f"{ASSUMED}, range 0-2 (docs/evidence.md s5 item 1; a network-driven export "
+        f"decision: {S000}, its Company B, another firm than 003's)",
         to="ties_mean",
     )
 
@@ -1494,7 +1496,8 @@ class Procedure(Strict):
         source=f"{S003} Table 4 (channels per purpose); docs/evidence.md s1 (online portals)",
         feeds="pc_accept",
         description="Channels the regulator accepts for submission, documents and the issue "
-        "(conventional ones only when it handles the procedure conventionally).",
+        "(digital ones only when it handles the procedure on its platform; conventional ones "
+        "always).",
     )
     missing_document_prob: Share = param(
         0.3,
@@ -1544,7 +1547,7 @@ def default_procedures() -> list[Procedure]:
       on MYeHALAL; paper era 2-3 times (X: 105 days); audit on site; both case firms held one
       before exporting (003 s4.1); outstanding for half of SMEs (X, range 0.3-0.7).
     * food-safety certificate (MeSTI, Ministry of Health): about 6 months under supervision
-      (A, Borneo Post 2019), not shortened by a portal (X: 150 digital, 180 paper); for a
+      (A, Borneo Post 2019), barely shortened by a portal (X: 150 digital, 180 paper); for a
       quarter of SMEs (X, range 0.1-0.4).
     * product certificate (SIRIM): about two months (B/C), assessment 1.4-2 times longer on paper
       (A for desk reviews, MITI charter: 7 vs 5 working days): 60 and 90 days; a fifth of SMEs
