@@ -110,10 +110,22 @@ def counts(page) -> dict[str, int]:  # noqa: ANN001
     return {m[1]: int(m[2]) for m in re.finditer(r"(unaware|aware|ready|exporting) (\d+)", text)}
 
 
-def plot_images(page) -> list[bytes]:  # noqa: ANN001
-    """The pixels of every figure on the page (network, stages, TTFE, agencies, channels)."""
-    images = page.locator("img")
-    return [images.nth(i).screenshot() for i in range(images.count())]
+def plot_images(page, attempts: int = 5) -> list[bytes]:  # noqa: ANN001
+    """The pixels of every figure on the page (network, stages, TTFE, agencies, channels).
+
+    SolaraViz replaces a figure's element when it redraws it; a screenshot taken at that moment
+    finds the old node gone ("not visible"), so the page is read again, a second later."""
+    from playwright.sync_api import Error
+
+    for attempt in range(attempts):
+        images = page.locator("img")
+        try:
+            return [images.nth(i).screenshot(timeout=10_000) for i in range(images.count())]
+        except Error:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
+    return []
 
 
 def drive(
