@@ -460,3 +460,28 @@ def test_sweep_summary_gains_a_censoring_aware_median_from_smes(tmp_path):
     # closed forms 35 and 139 weeks; 150-week horizon censors ~47% at h = 0.005
     assert np.all(np.abs(km.loc[0] - closed_form_median(0.02)) <= 5)
     assert np.all(np.abs(km.loc[1] - closed_form_median(0.005)) <= 20)
+
+
+def test_restricted_mean_difference_of_known_runs():
+    """The restricted mean TTFE difference (area under the Kaplan-Meier curves to the horizon):
+    B's SMEs export 10 weeks before A's in every replication, so the paired difference is -10
+    exactly; unpaired, the Welch interval covers -10; SMEs exporting after the horizon count at
+    the horizon (censored at 200 weeks)."""
+    from simsme.analysis.compare import restricted_mean_difference
+
+    rng = np.random.default_rng(3)
+    reps = np.repeat(np.arange(30), 20)
+    base = rng.uniform(50, 150, len(reps)) + 5.0 * reps % 7
+    a = pd.DataFrame({"replication": reps, "ttfe_weeks": base, "exported": True})
+    b = a.assign(ttfe_weeks=base - 10.0)
+    paired = restricted_mean_difference(a, b, 200.0, True, paired=True)
+    assert paired.estimate == pytest.approx(-10.0)
+    assert paired.ci_low == pytest.approx(-10.0) and paired.ci_high == pytest.approx(-10.0)
+    welch = restricted_mean_difference(a, b, 200.0, True, paired=False)
+    assert welch.estimate == pytest.approx(-10.0) and welch.ci_low < -10.0 < welch.ci_high
+    pooled = restricted_mean_difference(a, b, 200.0, False)
+    assert pooled.estimate == pytest.approx(-10.0) and np.isnan(pooled.ci_low)
+    # a horizon inside the data: every time beyond it counts as the horizon
+    capped = restricted_mean_difference(a, a.assign(ttfe_weeks=base + 500.0), 200.0, True, True)
+    expected = 200.0 - np.minimum(base, 200.0).mean()
+    assert capped.estimate == pytest.approx(expected)

@@ -33,6 +33,7 @@ from simsme.analysis.survival import (
     combine_runs,
     km_from_smes,
     km_median_weighted,
+    km_restricted_mean,
     unique_labels,
 )
 from simsme.errors import SimsmeError
@@ -69,6 +70,7 @@ class Comparison:
     logrank_p_value: float
     level: float = LEVEL
     notes: list[str] = field(default_factory=list)
+    restricted_mean_difference: Estimate | None = None
 
     @property
     def medians(self) -> dict[str, Median]:
@@ -102,6 +104,18 @@ class Comparison:
                 fmt_median(med[a]),
                 fmt_median(med[b]),
                 f"B - A: {_num(d.estimate)} [{_num(d.ci_low)}, {_num(d.ci_high)}]",
+            ),
+            *(
+                [
+                    (
+                        f"restricted mean TTFE B - A, weeks [{pct} CI]",
+                        "",
+                        "",
+                        f"{_num(rm.estimate)} [{_num(rm.ci_low)}, {_num(rm.ci_high)}]",
+                    )
+                ]
+                if (rm := self.restricted_mean_difference) is not None
+                else []
             ),
             (
                 "share exported by year 3",
@@ -140,6 +154,11 @@ class Comparison:
             "medians_weeks": {k: asdict(v) for k, v in self.medians.items()},
             "share_exported_by_horizon": self.share_exported(),
             "median_difference_weeks": asdict(self.median_difference),
+            "restricted_mean_difference_weeks": (
+                asdict(self.restricted_mean_difference)
+                if self.restricted_mean_difference is not None
+                else None
+            ),
             "logrank": {
                 "statistic": self.logrank_statistic,
                 "chi2": self.logrank_statistic**2,
@@ -251,6 +270,53 @@ def median_difference(
     return Estimate(point, float(ci.low), float(ci.high), level, None, method)
 
 
+def restricted_mean_difference(
+    smes_a: pd.DataFrame,
+    smes_b: pd.DataFrame,
+    horizon: float,
+    by_replication: bool,
+    level: float = LEVEL,
+    paired: bool = False,
+) -> Estimate:
+    """Restricted mean TTFE of B minus that of A (weeks): the areas under the Kaplan-Meier curves
+    up to ``horizon`` (:func:`simsme.analysis.survival.km_restricted_mean`), defined even when
+    fewer than half of the SMEs export and a median is not reached.
+
+    With ``by_replication`` each replication's restricted mean is one observation: a t interval
+    on the paired differences when ``paired`` (the runs share seed and replications: common
+    random numbers), else Welch's. Otherwise (too few replications) the point estimate over all
+    SMEs, without an interval.
+    """
+
+    def per_replication(smes: pd.DataFrame) -> pd.Series:
+        return smes.groupby("replication", observed=True).apply(
+            lambda g: km_restricted_mean(
+                g["ttfe_weeks"].to_numpy(float), g["exported"].to_numpy(bool), horizon
+            )
+        )
+
+    if not by_replication:
+        point = km_restricted_mean(
+            smes_b["ttfe_weeks"].to_numpy(float), smes_b["exported"].to_numpy(bool), horizon
+        ) - km_restricted_mean(
+            smes_a["ttfe_weeks"].to_numpy(float), smes_a["exported"].to_numpy(bool), horizon
+        )
+        return Estimate(point, np.nan, np.nan, level, None, "over all SMEs, no interval")
+    a, b = per_replication(smes_a), per_replication(smes_b)
+    if paired and a.index.equals(b.index):
+        diff = (b - a).to_numpy(float)
+        point, se, df = diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff)), len(diff) - 1
+        method = "t interval over replications, paired (same seed)"
+    else:
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        point, se = float(b.mean() - a.mean()), float(np.sqrt(va + vb))
+        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if se > 0 else 1
+        method = "Welch t interval over replications"
+    q = stats.t.ppf(0.5 + level / 2, df) if se > 0 else 0.0
+    p = float(2 * stats.t.sf(abs(point / se), df)) if se > 0 else None
+    return Estimate(float(point), float(point - q * se), float(point + q * se), level, p, method)
+
+
 def cox_hazard_ratio(
     smes: pd.DataFrame, group: np.ndarray, clusters: np.ndarray | None, level: float = LEVEL
 ) -> Estimate:
@@ -339,6 +405,8 @@ def compare_runs(
     elif by_rep:
         clusters = smes["scenario"].astype(str).to_numpy() + ":" + smes["replication"].astype(str)
     hr = cox_hazard_ratio(smes, (~a_mask).astype(float), clusters, level)
+    horizon = min(c.follow_up for c in curves.values())
+    rmean = restricted_mean_difference(smes_a, smes_b, horizon, by_rep, level, paired=paired)
     return Comparison(
         labels=(labels[0], labels[1]),
         curves=curves,
@@ -350,4 +418,5 @@ def compare_runs(
         logrank_p_value=float(logrank.pvalue),
         level=level,
         notes=notes,
+        restricted_mean_difference=rmean,
     )

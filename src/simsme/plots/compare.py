@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from simsme.analysis.compare import Comparison
 from simsme.plots.run import survival_figure
@@ -24,8 +25,8 @@ def _p(p: float | None) -> str:
 
 @styled
 def comparison_figure(comparison: Comparison, title: str | None = None) -> Figure:
-    """Kaplan-Meier curves of both runs, with the median difference, log-rank test and hazard
-    ratio written in the lower left corner."""
+    """Kaplan-Meier curves of both runs, with the median and restricted-mean differences, the
+    log-rank test and the hazard ratio written under the legend."""
     a, b = comparison.labels
     pct = f"{comparison.level:.0%}"
 
@@ -43,21 +44,31 @@ def comparison_figure(comparison: Comparison, title: str | None = None) -> Figur
     lines = [
         f"median TTFE B - A: {_fmt(d.estimate)} weeks [{pct} CI {_fmt(d.ci_low)}, "
         f"{_fmt(d.ci_high)}]",
+    ]
+    rm = comparison.restricted_mean_difference
+    if rm is not None:  # defined even when a median is not reached
+        lines.append(
+            f"restricted mean TTFE B - A: {_fmt(rm.estimate)} weeks [{pct} CI "
+            f"{_fmt(rm.ci_low)}, {_fmt(rm.ci_high)}]"
+        )
+    lines += [
         f"hazard ratio B/A (Cox): {hr.estimate:.2f} [{hr.ci_low:.2f}, {hr.ci_high:.2f}]",
         f"log-rank: chi2 = {comparison.logrank_statistic**2:.1f}, {_p(comparison.logrank_p_value)}",
     ]
     ax = fig.axes[0]
-    # top right: survival curves start at 100% on the left and fall, so the top right is free
-    # of them, and the legend ("best") finds its place elsewhere
-    ax.text(
-        0.98,
-        0.97,
-        "\n".join(lines),
-        transform=ax.transAxes,
-        ha="right",
-        va="top",
+    # the results join the legend as lines without a marker, so that matplotlib's "best"
+    # placement keeps curves, legend and results apart whatever the shape of the curves
+    handles, labels = ax.get_legend_handles_labels()
+    old = ax.get_legend()
+    blank = [Line2D([], [], linestyle="none") for _ in lines]
+    ax.legend(
+        handles=[*handles, *blank],
+        labels=[*labels, *lines],
+        title=old.get_title().get_text() if old is not None else None,
+        loc="best",
+        alignment="left",
         fontsize=9,
-        bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "#BBBBBB"},
+        handlelength=2.0,
     )
     return fig
 
