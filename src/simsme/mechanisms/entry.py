@@ -74,18 +74,3 @@ def commits_to_export(rng, profitability, propensity, penalty, cost, demand_sigm
     demand = math.exp(demand_sigma * rng.standard_normal() - 0.5 * demand_sigma**2)
     value = profitability * propensity * (1.0 - penalty)
     return value > 0.0 and value * demand >= cost  # nothing to gain: no entry, even at no cost
-
-
-@njit(inline="always")
-def commit_probability(profitability, propensity, penalty, cost, demand_sigma):
-    """Probability that :func:`commits_to_export` commits (for analysis and tests): the
-    log-normal demand's survival at the cost."""
-    value = profitability * propensity * (1.0 - penalty)
-    if value <= 0.0:
-        return 0.0
-    if demand_sigma <= 0.0:
-        return 1.0 if value >= cost else 0.0
-    if cost <= 0.0:
-        return 1.0
-    x = (math.log(cost / value) + 0.5 * demand_sigma**2) / demand_sigma
-    return 0.5 * math.erfc(x / math.sqrt(2.0))

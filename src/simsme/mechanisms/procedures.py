@@ -46,8 +46,6 @@ def procedure_days(
     rng,
     k,
     day,
-    sme_channels,
-    downtime,
     experienced,
     physical,
     accept,
@@ -56,26 +54,16 @@ def procedure_days(
     desk_days_digital,
     desk_days_conventional,
     site_visit,
-    face_to_face,
-    order,
-    needs_connectivity,
-    log_median,
-    sigma,
-    bureaucracy,
-    tl_blocked,
-    tl_slow,
-    tl_remote,
-    conventional_mask,
-    documents_mask,
     digital_mask,
-    step_days,
+    ctx,
     rf,
     ri,
 ):
     """Days from ``day`` until procedure ``k`` is issued, whether it went over the regulator's
     digital platform, and the channels its exchanges used (a bit mask); its record
     (:mod:`simsme.mechanisms.records`, for ``applications.parquet``) is written into the rows
-    ``rf`` and ``ri``.
+    ``rf`` and ``ri``. ``ctx``: the SME's channels and location and the channels' tables, as
+    :func:`obtain_procedures` packs them for :func:`_exchange`.
 
     The regulator handles it digitally with probability ``level[step, k]`` (its digitalisation
     timeline; one draw). Exchanges: the submission, a document round repeated while something
@@ -87,17 +75,16 @@ def procedure_days(
     or equipment with probability ``missing[k]`` x (1 - ``physical``), the SME's physical
     resources (002_6798e086be6a8ea8.txt Table 4); the SME answers it with one document exchange
     (JAKIM asks for an answer within 5 working days, docs/evidence.md s1.3; longer corrective
-    work, such as MeSTI's up to 3 months, is not modelled) and the audit is repeated. Returns ``(inf, ...)`` if a channel never
-    works before the horizon (the record then charges its stage the days to the horizon).
+    work, such as MeSTI's up to 3 months, is not modelled) and the audit is repeated. Returns
+    ``(inf, ...)`` if a channel never works before the horizon (the record then charges its
+    stage the days to the horizon).
     """
+    tl_blocked, step_days = ctx[8], ctx[13]
+    horizon = len(tl_blocked) * step_days
     step = min(int(day // step_days), len(level) - 1)
     offer_digital = occurs(rng, level[step, k])
     records.open_procedure_record(rf, ri, k, offer_digital, day)
     mask = accept[k]
-    ctx = (
-        sme_channels, downtime, face_to_face, order, needs_connectivity, log_median, sigma,
-        bureaucracy, tl_blocked, tl_slow, tl_remote, conventional_mask, documents_mask, step_days,
-    )  # fmt: skip
     start = day
     days, c = _exchange(rng, P_APPLICATION, STAGE_SUBMISSION, day, mask, offer_digital, ctx, rf, ri)
     day += days
@@ -118,7 +105,6 @@ def procedure_days(
         return day - start, offer_digital, used
     used |= 1 << c
     desk = desk_days_digital[k] if offer_digital else desk_days_conventional[k]
-    horizon = len(tl_blocked) * step_days
     records.procedure_stage(rf, ri, STAGE_ASSESSMENT, min(desk, max(horizon - day, 0.0)), -1)
     day += desk
     p_nonconformity = missing[k] * (1.0 - physical)
@@ -210,6 +196,23 @@ def obtain_procedures(
     after one that never ends, the rest are not). ``inf`` days if one never ends. Row ``k`` of
     ``rec_f`` / ``rec_i`` receives procedure ``k``'s record, for every procedure applied for (the
     engines keep them with the applications' records)."""
+    # the order _exchange unpacks (procedure_days reads items 8 and 13)
+    ctx = (
+        sme_channels,
+        downtime,
+        face_to_face,
+        order,
+        needs_connectivity,
+        log_median,
+        sigma,
+        bureaucracy,
+        tl_blocked,
+        tl_slow,
+        tl_remote,
+        conventional_mask,
+        documents_mask,
+        step_days,
+    )
     total = 0.0
     n_digital = 0
     used = 0
@@ -218,11 +221,9 @@ def obtain_procedures(
         if not (outstanding >> k) & 1:
             continue
         days, digital, channels = procedure_days(
-            rng, k, day + total, sme_channels, downtime, experienced, physical, accept, level,
-            missing,
-            desk_days_digital, desk_days_conventional, site_visit, face_to_face, order,
-            needs_connectivity, log_median, sigma, bureaucracy, tl_blocked, tl_slow, tl_remote,
-            conventional_mask, documents_mask, digital_mask, step_days, rec_f[k], rec_i[k],
+            rng, k, day + total, experienced, physical, accept, level, missing,
+            desk_days_digital, desk_days_conventional, site_visit, digital_mask, ctx,
+            rec_f[k], rec_i[k],
         )  # fmt: skip
         total += days
         used |= channels

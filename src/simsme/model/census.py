@@ -47,7 +47,7 @@ def stage_of(sme: Any, day: float) -> str:
         return "Exporting"
     if sme.founded_day > day:
         return "Not founded"
-    if sme.committed_step >= 0:
+    if sme.is_ready():
         return "Ready"
     return "Aware" if sme.aware else "Unaware"
 
