@@ -1,4 +1,5 @@
-"""``simsme check-model`` and ``simsme calibrate``: the model against its targets."""
+"""``simsme check-model``: the model against its targets (``simsme calibrate`` is in
+:mod:`simsme.cli.calibrate`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from simsme.cli.app import app
-from simsme.cli.common import console, err_console, fmt, progress_bar
+from simsme.cli.common import console, fmt, progress_bar
 from simsme.errors import SimsmeError
 
 if TYPE_CHECKING:  # imported inside the commands, so that `simsme --help` stays fast
@@ -138,7 +139,11 @@ def check_model_command(
     replications: Annotated[
         int | None,
         typer.Option(
-            "--replications", "-n", help="Replications per variant (default 100, quick 10).", min=2
+            "--replications",
+            "-n",
+            help="Replications per variant (default 100, quick 10; with --ensemble: per variant "
+            "and draw, default 10).",
+            min=2,
         ),
     ] = None,
     set_: SetOption = None,
@@ -158,6 +163,25 @@ def check_model_command(
         ),
     ] = None,
     threads: ThreadsOption = None,
+    ensemble: Annotated[
+        str | None,
+        typer.Option(
+            "--ensemble",
+            help="Posterior predictive check: draw parameter sets from this posterior (.parquet "
+            "written by `simsme calibrate`, or 'default' for the shipped one) and check the "
+            "held-out targets (all patterns with --patterns) over them.",
+        ),
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option("--draws", help="With --ensemble: parameter sets drawn (default 20).", min=1),
+    ] = None,
+    in_sample: Annotated[
+        bool,
+        typer.Option(
+            "--in-sample", help="With --ensemble: check the fitted targets too (in sample)."
+        ),
+    ] = False,
 ) -> None:
     """Run a scenario (baseline by default) and its variants, and compare them with the targets.
 
@@ -165,6 +189,10 @@ def check_model_command(
     pass band and pass or fail; writes the table as CSV and JSON. Exit code 1 when a target fails.
     With --patterns (or --patterns-file) the stylised facts of export entry are checked instead
     of the targets, with the same report and exit codes.
+
+    With --ensemble FILE the check is a posterior predictive one: -n replications (default 10)
+    of each variant at each of --draws parameter sets from the posterior, and per held-out
+    target its predictive median, 90% predictive interval and the share of draws that pass.
     """
     from simsme.calibration.check import (
         check_model,
@@ -175,6 +203,15 @@ def check_model_command(
     from simsme.calibration.targets import load_targets
     from simsme.results.store import check_output_file
 
+    if ensemble is None and (draws is not None or in_sample):
+        raise SimsmeError(f"{'--draws' if draws is not None else '--in-sample'}: needs --ensemble")
+    if ensemble is not None and quick:
+        raise SimsmeError("--quick: not with --ensemble; set the replications per draw with -n")
+    posterior = None
+    if ensemble is not None:
+        from simsme.calibration.posterior import resolve_ensemble
+
+        posterior = resolve_ensemble(ensemble)  # a bad file stops here, before any run
     resolved, case_dir = _resolve(scenario, set_)
     if cases is not None:
         if not cases.is_dir():
@@ -204,6 +241,22 @@ def check_model_command(
     target_set = select_targets(loaded, target)
     if cases is not None:
         _require_case_files(target_set, cases)
+    if posterior is not None:
+        _check_ensemble(
+            resolved,
+            _held_out(target_set) if checking_patterns else target_set,
+            posterior,
+            str(ensemble),
+            _own_mapping(scenario, set_),
+            draws=draws or 20,
+            replications=replications or 10,
+            in_sample=in_sample,
+            case_dir=case_dir,
+            checking_patterns=checking_patterns,
+            out=out,
+            threads=threads,
+        )
+        return
     suffix = ("-patterns" if checking_patterns else "") + ("-quick" if quick else "")
     path = check_output_file(  # the report, and its context as JSON next to it
         out or Path("results") / f"check-{resolved.name}{suffix}.csv", "--out", (".json",)
@@ -247,6 +300,151 @@ def check_model_command(
         raise typer.Exit(1)
 
 
+def _held_out(target_set):
+    """Patterns: nothing is fitted to them, so every one is checked as held out."""
+    from simsme.calibration.predictive import as_held_out
+
+    return as_held_out(target_set)
+
+
+def _own_mapping(scenario: Path | None, set_: list[str] | None) -> dict:
+    """What the checked scenario sets itself: its file's mapping with the --set paths added.
+
+    The draws of an ensemble replace only the parameters left at their defaults."""
+    from simsme.scenario.loading import parse_override, read_yaml
+    from simsme.scenario.paths import list_index, split_path
+
+    if scenario is None and DEFAULT_SCENARIO.is_file():
+        scenario = DEFAULT_SCENARIO
+    raw = read_yaml(scenario, "scenario file") if scenario is not None else {}
+    raw = raw if isinstance(raw, dict) else {}
+    for item in set_ or []:
+        path, value = parse_override(item)
+        node = raw
+        # Only marks the path as set (the value was applied by _resolve): missing sections are
+        # created, list items found by index or name; a path through a value is not marked.
+        for part in split_path(path):
+            if isinstance(node, list):
+                index = list_index(node, part)
+                if index is None:
+                    break
+                parent, key = node, index
+            elif isinstance(node, dict):
+                if not isinstance(node.get(part), dict | list):
+                    node[part] = {}
+                parent, key = node, part
+            else:
+                break
+            node = parent[key]
+        else:
+            parent[key] = value
+    return raw
+
+
+def _check_ensemble(
+    resolved,
+    target_set,
+    posterior,
+    ensemble: str,
+    raw: dict,
+    draws: int,
+    replications: int,
+    in_sample: bool,
+    case_dir: Path | None,
+    checking_patterns: bool,
+    out: Path | None,
+    threads: int | None,
+) -> None:
+    """``check-model --ensemble``: the posterior predictive check, its table and exit code."""
+    from simsme.calibration.check import needed_variants
+    from simsme.calibration.predictive import (
+        RULE,
+        predictive_check,
+        select_roles,
+        write_predictive_report,
+    )
+    from simsme.results.store import check_output_file
+
+    roles = ("fit", "held_out") if in_sample else ("held_out",)
+    checked = select_roles(target_set, roles)
+    suffix = ("-patterns" if checking_patterns else "") + "-ensemble"
+    path = check_output_file(
+        out or Path("results") / f"check-{resolved.name}{suffix}.csv", "--out", (".json",)
+    )
+    total = draws * replications * len(needed_variants(checked))
+    start = time.perf_counter()
+    with progress_bar(total, f"check-model {resolved.name} (ensemble)") as advance:
+        report = predictive_check(
+            resolved,
+            checked,
+            posterior,
+            draws=draws,
+            replications=replications,
+            case_dir=case_dir,
+            roles=roles,
+            threads=threads,
+            progress=lambda variant, k: advance(k),
+            raw=raw,
+        )
+    write_predictive_report(report, path, resolved, ensemble)
+    kind = "patterns" if checking_patterns else "targets"
+    scope = "in and out of sample" if in_sample else "held out"
+    title = (
+        f"check-model {resolved.name} --ensemble {ensemble}: {report.draws} draws x "
+        f"{report.replications} replications per variant, {len(report.table)} {kind} ({scope})"
+    )
+    caption = RULE + (
+        f"; kept from the scenario, not drawn: {', '.join(report.kept)}" if report.kept else ""
+    )
+    shown = console if console.is_terminal else Console(width=160)
+    shown.print(predictive_table(report.table, title, caption))
+    skipped = report.table["result"].isin(["skipped", "n/a"]).sum()
+    verdict = "FAIL" if not report.passed else ("PASS (incomplete)" if skipped else "PASS")
+    console.print(
+        f"{verdict}: "
+        f"{(report.table['result'] == 'pass').sum()} passed, {len(report.failed)} failed"
+        + (f", {skipped} not checked" if skipped else "")
+        + f"  ({time.perf_counter() - start:.0f} s; table: {escape(str(path))})"
+    )
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def predictive_table(table, title: str, caption: str = "") -> Table:
+    """The predictive check as a rich table: target | role | predictive median | 90% predictive
+    interval | target band | share of draws passing | result."""
+    out = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    out.add_column("target", no_wrap=True)
+    out.add_column("role", no_wrap=True)
+    out.add_column("pred. median", justify="right", no_wrap=True)
+    out.add_column("90% pred. interval", justify="right", no_wrap=True)
+    out.add_column("target band", justify="right", no_wrap=True)
+    out.add_column("draws passing", justify="right", no_wrap=True)
+    out.add_column("result")
+    styles = {"pass": "green", "fail": "bold red", "n/a": "yellow", "skipped": "yellow"}
+    for row in table.itertuples(index=False):
+        interval = "-" if _missing(row.pi_low) else f"[{_bound(row.pi_low)}, {_bound(row.pi_high)}]"
+        if row.kind == "value":
+            band = f"[{_bound(row.band_low)}, {_bound(row.band_high)}]"
+        else:
+            band = ("> " if row.band_high == math.inf else "< ") + _bound(row.target_value)
+        share = "-" if _missing(row.share_passing) else f"{row.share_passing:.0%}"
+        result = f"[{styles.get(row.result, '')}]{row.result}[/]"
+        if isinstance(row.note, str) and row.note:
+            result += f" ({escape(row.note)})"
+        unit = "" if row.unit in ("share", "") else f" ({row.unit})"
+        out.add_row(
+            f"{row.target}{unit}",
+            row.role,
+            _bound(row.predictive_median),
+            interval,
+            band,
+            share,
+            result,
+        )
+    return out
+
+
 def _require_case_files(target_set, cases: Path) -> None:
     """With ``--cases`` given, every case file the targets need must be there."""
     from simsme.calibration.check import needed_variants
@@ -265,59 +463,3 @@ def _require_case_files(target_set, cases: Path) -> None:
             f"--cases: '{cases}' has no {', '.join(missing)}: expected the case scenarios the "
             "targets compare (or leave out --cases to look next to the scenario)"
         )
-
-
-@app.command("calibrate")
-def calibrate_command(
-    scenario: ScenarioArg = None,
-    replications: Annotated[
-        int, typer.Option("--replications", "-n", help="Replications per evaluation.", min=2)
-    ] = 40,
-    iterations: Annotated[int, typer.Option(help="Most fitting rounds.", min=1)] = 12,
-    set_: SetOption = None,
-    targets: TargetsOption = None,
-    out: Annotated[
-        Path, typer.Option(help="Fitted values as a YAML file of --set overrides.")
-    ] = Path("results/calibration.yaml"),
-    threads: ThreadsOption = None,
-) -> None:
-    """Fit the calibrated parameters to the targets (reproducible: fixed seed, fixed rounds).
-
-    Fits the focus-area propensities to the uptake shares (003 Table 1), the direct-export
-    threshold to the indirect share (004), the channel-adoption rate to the 2021 online share
-    (003 section 4.2) and the sunk cost of a first export to the share of SMEs that export by
-    the horizon (docs/evidence.md), one parameter per target, by damped secant steps with
-    common random numbers. No parameter is fitted to the case companies: Company A and B are
-    predictions that check-model checks. Writes the fitted values; the defaults in
-    simsme/scenario/schema.py are these, rounded.
-    """
-    from simsme.calibration.fit import calibrate, write_fit
-    from simsme.calibration.targets import load_targets
-    from simsme.results.store import check_output_file
-
-    resolved, _ = _resolve(scenario, set_)
-    target_set = load_targets(targets)
-    check_output_file(out, "--out", (".json",))  # the values, and the fitting history as JSON
-
-    def log(message: str) -> None:
-        err_console.print(message, highlight=False)
-
-    fit = calibrate(
-        resolved,
-        target_set,
-        replications=replications,
-        iterations=iterations,
-        threads=threads,
-        log=log,
-    )
-    write_fit(fit, out)
-    table = Table(title=f"calibrated parameters ({fit.rounds} rounds)", title_justify="left")
-    table.add_column("parameter")
-    table.add_column("start", justify="right")
-    table.add_column("fitted", justify="right")
-    for path, value in fit.values.items():
-        table.add_row(path, fmt(fit.start[path], 4), fmt(value, 4))
-    console.print(table)
-    console.print(f"wrote {escape(str(out))}; converged: {fit.converged}")
-    if not fit.converged:
-        raise typer.Exit(1)
