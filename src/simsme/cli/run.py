@@ -34,7 +34,12 @@ HEADLINE_SHOWN = (
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     replications: Annotated[
-        int | None, typer.Option("--replications", "-n", help="Replications (default: file's).")
+        int | None,
+        typer.Option(
+            "--replications",
+            "-n",
+            help="Replications (default: file's); with --ensemble, per parameter set (default 10).",
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: file's).")] = None,
     out: Annotated[
@@ -74,12 +79,47 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
+    ensemble: Annotated[
+        str | None,
+        typer.Option(
+            "--ensemble",
+            metavar="FILE|default",
+            help="Run over a posterior ensemble (a `simsme calibrate` posterior .parquet, or "
+            "'default' for the shipped one): the posterior median and --draws parameter sets, "
+            "-n replications each (default 10); reports intervals with parameter uncertainty.",
+        ),
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(help="With --ensemble: parameter sets drawn from the posterior (default 20)."),
+    ] = None,
 ) -> None:
-    """Run a scenario and write its results folder (smes, replications, summary, manifest)."""
+    """Run a scenario and write its results folder (smes, replications, summary, manifest).
+
+    With --ensemble: run it over the posterior's parameter sets and write ensemble.parquet,
+    draws.parquet, summary.json and a figure instead.
+    """
     from simsme.experiments.run import preflight, run_scenario
     from simsme.scenario import apply_overrides, load_scenario, scenario_warnings
 
     overrides: list[str | tuple[str, object]] = list(set_ or [])
+    if ensemble is not None:
+        bad = [
+            name
+            for name, given in (("--engine mesa", engine != "kernel"), ("--series", series))
+            if given
+        ]
+        if bad:
+            raise SimsmeError(
+                f"{bad[0]}: not available with --ensemble (ensemble runs use the kernel engine "
+                "and keep per-replication statistics only)"
+            )
+        _run_ensemble(
+            scenario, ensemble, overrides, replications, draws, seed, out, threads, force_new, quiet
+        )
+        return
+    if draws is not None:
+        raise SimsmeError("--draws: only with --ensemble FILE|default")
     resolved = load_scenario(scenario, overrides)
     cli_values = []
     if replications is not None:
@@ -130,6 +170,113 @@ def run(
     for note in summary_notes(shown):
         console.print(note, highlight=False)
     console.print(f"results: {escape(str(result.folder))}  ({time.perf_counter() - start:.1f} s)")
+
+
+def _run_ensemble(
+    scenario: Path,
+    ensemble: str,
+    overrides: list[str | tuple[str, object]],
+    replications: int | None,
+    draws: int | None,
+    seed: int | None,
+    out: Path | None,
+    threads: int | None,
+    force_new: bool,
+    quiet: bool,
+) -> None:
+    """``simsme run --ensemble``: see :mod:`simsme.experiments.ensemble`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rich.table import Table
+
+    from simsme.calibration.posterior import resolve_ensemble
+    from simsme.cli.common import fmt
+    from simsme.experiments.ensemble import (
+        check_ensemble_folder,
+        default_ensemble_folder,
+        ensemble_key,
+        ensemble_summary,
+        run_ensemble,
+        write_ensemble,
+    )
+    from simsme.plots.ensemble import plot_ensemble
+    from simsme.scenario import apply_overrides, load_scenario, scenario_warnings
+    from simsme.scenario.loading import parse_override, read_yaml
+
+    draws = 20 if draws is None else draws
+    replications = 10 if replications is None else replications
+    if draws < 1:
+        raise SimsmeError(f"--draws: expected at least 1 parameter set, got {draws}")
+    if replications < 2:
+        raise SimsmeError(
+            f"--replications: expected at least 2 per parameter set with --ensemble, got "
+            f"{replications}"
+        )
+    posterior = resolve_ensemble(ensemble)
+    pairs = [parse_override(o) if isinstance(o, str) else o for o in overrides]
+    resolved = load_scenario(scenario, pairs)
+    raw = read_yaml(scenario, "scenario file")
+    if seed is not None:
+        resolved = apply_overrides(resolved, [("seed", seed)], source="command line")
+    for warning in scenario_warnings(resolved, str(scenario)):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    key = ensemble_key(posterior, resolved, draws, replications, resolved.seed)
+    folder = Path(out) if out is not None else Path(default_ensemble_folder(key, resolved.name))
+    check_ensemble_folder(folder, force_new)  # before the work, not after
+    start = time.perf_counter()
+    total = (draws + 1) * replications
+    try:
+        with progress_bar(total, f"{resolved.name} (ensemble)", not quiet) as advance:
+            result = run_ensemble(
+                resolved,
+                raw,
+                posterior,
+                draws=draws,
+                replications=replications,
+                threads=threads,
+                progress=advance,
+                overrides=pairs,
+            )
+    except KeyboardInterrupt:
+        err_console.print("interrupted: nothing written")
+        raise typer.Exit(INTERRUPTED) from None
+    summary = ensemble_summary(result)
+    context = {"kind": "ensemble", "source": str(scenario), "posterior": str(ensemble), "key": key}
+    write_ensemble(result, summary, folder, context, force_new=force_new)
+    subtitle = (
+        f"{draws} posterior draws x {replications} replications x "
+        f"{resolved.population.n_smes:,} SMEs, seed {resolved.seed}"
+    )
+    figure = plot_ensemble(summary, folder, f"{resolved.name} over the posterior", subtitle)
+    if quiet:
+        return
+    table = Table(title=f"{resolved.name}: {subtitle}", title_justify="left")
+    for column in (
+        "statistic",
+        escape("at posterior median [stochastic 95% CI]"),
+        "95% interval with parameter uncertainty",
+        "parameter share",
+    ):
+        table.add_column(column, justify="left" if column == "statistic" else "right")
+    for row in summary.itertuples(index=False):
+        table.add_row(
+            row.metric,
+            f"{fmt(row.median)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}]",
+            f"[{fmt(row.interval_low)}, {fmt(row.interval_high)}]",
+            fmt(row.parameter_share, 2),
+        )
+    console.print(table)
+    if result.kept:
+        console.print(
+            "kept (set by the scenario file or --set, not drawn): " + ", ".join(result.kept),
+            highlight=False,
+        )
+    console.print(
+        f"results: {escape(str(folder))}  figure: {escape(figure.name)}  "
+        f"({time.perf_counter() - start:.1f} s)",
+        soft_wrap=True,
+    )
 
 
 @app.command()
