@@ -24,12 +24,10 @@ from simsme.calibration.check import (
     evaluate,
     variant_scenario,
 )
-from simsme.calibration.fit import SCALARS, calibrate
 from simsme.calibration.targets import TargetSet, load_targets
 from simsme.cli import main
 from simsme.errors import ScenarioError
-from simsme.scenario.loading import apply_overrides
-from simsme.scenario.schema import FOCUS_AREAS, Scenario
+from simsme.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -261,33 +259,6 @@ def test_check_model_exits_1_when_a_target_fails(tmp_path):
     )
     assert code == 1
     assert pd.read_csv(out)["result"].tolist() == [FAIL]
-
-
-def test_calibrate_moves_parameters_towards_their_targets(tmp_path):
-    """One round from equal focus weights: the rarely-reached focus areas lose weight.
-
-    Equal weights give market access, innovation and infrastructure far more than their 2-6% of
-    SMEs reached (003 Table 1), so one multiplicative step must cut their weights; the scalars
-    move by bounded secant steps. The run is small (300 SMEs, 4 replications): the direction of
-    the step is certain, its size is not tested.
-    """
-    scenario = apply_overrides(
-        Scenario(),
-        [
-            ("population.n_smes", 300),
-            ("behaviour.support.focus_weights", dict.fromkeys(FOCUS_AREAS, 1.0)),
-        ],
-    )
-    fit = calibrate(scenario, load_targets(), replications=4, iterations=2)
-    weights = {f: fit.values[f"behaviour.support.focus_weights.{f}"] for f in FOCUS_AREAS}
-    assert weights["human_capital"] == 1.0
-    for rare in ("market_access", "innovation_technology", "infrastructure"):
-        assert weights[rare] < 0.5, weights
-    for s in SCALARS:
-        assert s.low <= fit.values[s.path] <= s.high
-    assert fit.rounds == 2 and len(fit.history) == 2
-    again = calibrate(scenario, load_targets(), replications=4, iterations=2)
-    assert again.values == fit.values  # fixed seeds: reproducible
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from pydantic import Field, ValidationError
 
-from simsme.calibration.fit import FOCUS_PATH, SCALARS
 from simsme.calibration.paramtable import parameter_rows
 from simsme.kernel.params import STACKS, kernel_params, layout
 from simsme.scenario.lowering import DERIVED, ScenarioArrays, lower, table_columns
@@ -78,9 +77,21 @@ def test_every_parameter_is_lowered_or_structural():
     assert fields == table | {name for name, _ in DERIVED}
 
 
-def test_calibrated_flags_match_the_parameters_the_fit_moves():
-    calibrated = {p.path for p in PARAMS if p.meta is not None and p.meta.calibrated}
-    assert calibrated == {s.path for s in SCALARS} | {FOCUS_PATH}
+def test_calibrated_parameters_are_in_the_joint_calibration():
+    """Every parameter flagged calibrated is one the priors of `simsme calibrate` cover, and
+    every prior names exactly one parameter of the table (which then says it is calibrated)."""
+    from simsme.calibration.paramtable import calibrated_by
+    from simsme.calibration.posterior import load_priors
+
+    priors = load_priors()
+    flagged = {p.path for p in PARAMS if p.meta is not None and p.meta.calibrated}
+    for path in flagged:
+        assert calibrated_by(path, priors), path
+    rows = {r["path"]: r for r in parameter_rows()}
+    for prior in priors:
+        named = [path for path in rows if prior in calibrated_by(path, priors)]
+        assert len(named) == 1, (prior, named)
+        assert "Calibrated jointly" in rows[named[0]]["source"]
 
 
 # --------------------------------------------------------------------------------------------

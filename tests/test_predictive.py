@@ -28,6 +28,7 @@ from simsme.calibration.predictive import (
 from simsme.calibration.targets import TargetSet, load_targets
 from simsme.cli import main
 from simsme.errors import SimsmeError
+from simsme.results.summary import mean_ci
 from simsme.scenario import load_scenario
 from simsme.scenario.paths import get_value
 
@@ -135,20 +136,35 @@ def test_only_held_out_targets_by_default(runs):
         )
 
 
+def _plain_values(plain, target) -> np.ndarray:
+    """The plain check's per-replication values of ``target`` (a direction: the contrast)."""
+    if target.kind == "value":
+        return plain.statistics[target.variant][target.statistic].to_numpy(float)
+    parts = [
+        weight * plain.statistics[v].set_index("replication")[target.statistic]
+        for v, weight in target.contrast.items()
+    ]
+    return pd.concat(parts, axis=1, join="inner").sum(axis=1).to_numpy(float)
+
+
 def test_concentrated_posterior_reproduces_the_plain_check(runs):
     """A posterior whose every particle is the scenario's own parameter set changes nothing, and
     every draw runs with the scenario's seed: each draw repeats the plain check's replications
-    bit for bit. The predictive median is then the plain mean (tolerance 1e-8: only the root
-    finder's xtol of 1e-10 separates them), and the 90% interval is mean +/- 1.645 se."""
+    bit for bit. The predictive median is then the plain mean, and the 90% predictive interval
+    the Student-t 90% interval of that mean (each draw's se scaled by t_3/z: 2.353 se, not the
+    normal 1.645 se). Tolerance 1e-8: only the root finder's xtol of 1e-10 separates them."""
     plain = runs["plain"].table.set_index("target")
     report = runs["in_sample"]
     for row in report.table.itertuples():
         assert row.predictive_median == pytest.approx(plain.loc[row.target, "simulated"], abs=1e-8)
         mine = report.estimates[report.estimates["target"] == row.target]
         assert mine["mean"].nunique() == 1  # the four draws are identical
-        se = float(mine["se"].iloc[0])
-        assert row.pi_high - row.predictive_median == pytest.approx(1.6449 * se, rel=1e-3)
-        assert row.predictive_median - row.pi_low == pytest.approx(1.6449 * se, rel=1e-3)
+        t_interval = mean_ci(_plain_values(runs["plain"], TARGETS.get(row.target)), level=0.9)
+        assert t_interval["n"] == 4 and row.replications == 4
+        assert row.pi_low == pytest.approx(t_interval["ci_low"], abs=1e-8)
+        assert row.pi_high == pytest.approx(t_interval["ci_high"], abs=1e-8)
+        se = float(mine["se"].iloc[0])  # and so wider than the normal interval of the same se
+        assert row.pi_high - row.predictive_median == pytest.approx(2.3534 * se, rel=1e-4)
 
 
 def test_wider_posterior_gives_wider_interval(runs):
@@ -179,6 +195,7 @@ def _estimates(means, se=1.0):
         {
             "mean": means,
             "se": se,
+            "n": 4,
             "passes": [m < 0 for m in means],
             "note": "",
         }
@@ -333,3 +350,58 @@ def test_cli_set_paths_are_kept(tmp_path):
     assert main(args) in (0, 1)
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["kept_from_scenario"] == [ENTRY_COST]
+
+
+COMMITTEE = "agencies.*.bureaucracy.committee_interval_weeks"
+MISSING_DOCUMENT = "procedures.*.missing_document_prob"
+
+
+def test_cli_set_star_paths_are_used_in_the_runs(tmp_path, monkeypatch):
+    """--set of a drawn `*` parameter is re-applied after each draw: every run of the checked
+    scenario and of its variant (no_network) has the user's value in every agency and procedure,
+    while the sunk cost is still drawn; the case file (company-b.yaml, which sets neither) runs
+    with the draws and without --set, as in the plain check. The report lists both as kept."""
+    import simsme.calibration.predictive as predictive
+
+    priors = load_priors()
+    drawn = (ENTRY_COST, COMMITTEE, MISSING_DOCUMENT)
+    table = pd.DataFrame(
+        {ENTRY_COST: [1.0, 2.0], COMMITTEE: [1.0, 10.0], MISSING_DOCUMENT: [0.4, 0.45]}
+    ).assign(weight=0.5, distance=1.0)
+    posterior = tmp_path / "posterior.parquet"
+    write_posterior(Posterior(table, {p: priors[p] for p in drawn}, {"seed": 1}), posterior)
+    seen = []
+    real = predictive.run_statistics
+
+    def recording(scenario, replications, seed=None, **kwargs):
+        data = scenario.model_dump(mode="json")
+        seen.append(
+            (
+                scenario.name,
+                get_value(data, ENTRY_COST),
+                {a["bureaucracy"]["committee_interval_weeks"] for a in data["agencies"]},
+                {p["missing_document_prob"] for p in data["procedures"]},
+                get_value(data, "population.network.mean_degree"),
+            )
+        )
+        return real(scenario, replications, seed=seed, **kwargs)
+
+    monkeypatch.setattr(predictive, "run_statistics", recording)
+    out = tmp_path / "star.csv"
+    args = ["check-model", str(SCENARIOS / "baseline.yaml"), "--ensemble", str(posterior)]
+    args += ["--target", "network_ties_shorten_ttfe", "--target", "company_b_ttfe"]
+    args += ["--draws", "2", "-n", "2", "--threads", "2", "--out", str(out), "--set", SMALL[0]]
+    args += ["--set", f"{COMMITTEE}=7", "--set", f"{MISSING_DOCUMENT}=0.15"]
+    assert main(args) in (0, 1)
+    baseline = load_scenario(SCENARIOS / "baseline.yaml").name
+    checked = [s for s in seen if s[0] == baseline]
+    assert len(checked) == 4  # 2 draws x (scenario, no_network)
+    assert sorted(s[4] for s in checked)[:2] == [0.0, 0.0]  # the variant ran too
+    assert all(s[2] == {7.0} and s[3] == {0.15} for s in checked)  # the user's values, exactly
+    assert sorted({s[1] for s in checked}) == [1.0, 2.0]  # the rest is still drawn
+    case = load_scenario(SCENARIOS / "company-b.yaml").name
+    cases = [s for s in seen if s[0] == case]
+    assert sorted((min(s[2]), min(s[3])) for s in cases) == [(1.0, 0.4), (10.0, 0.45)]
+    assert all(len(s[2]) == 1 and len(s[3]) == 1 for s in cases)  # one value for every item
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["kept_from_scenario"] == sorted([COMMITTEE, MISSING_DOCUMENT])

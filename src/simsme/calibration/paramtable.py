@@ -137,8 +137,48 @@ def _arrays(param: Parameter) -> str:
     return ", ".join(shown + list(meta.feeds))
 
 
+def _same_parameter(prior_path: str, table_path: str) -> bool:
+    """Whether a prior's dotted ``--set`` path (``agencies.*.x``, ``programmes.market_access.y``,
+    ``behaviour.support.focus_weights.financing``) names the table's parameter (``agencies[].x``,
+    ``programmes.*.y``, ``behaviour.support.focus_weights``)."""
+    table = table_path.replace("[]", ".*").split(".")
+    prior = prior_path.split(".")
+    if len(prior) == len(table) + 1:  # a key of a mapping-valued parameter
+        prior = prior[:-1]
+    return len(prior) == len(table) and all(
+        a == b or "*" in (a, b) for a, b in zip(prior, table, strict=True)
+    )
+
+
+def calibrated_by(path: str, priors: dict[str, Any]) -> list[str]:
+    """The prior paths of the joint calibration that set the table's parameter ``path``."""
+    return [p for p in priors if _same_parameter(p, path)]
+
+
+def _calibration_note(path: str, priors: dict[str, Any]) -> str:
+    found = calibrated_by(path, priors)
+    if not found:
+        return ""
+    ranges = "; ".join(
+        (f"{p.rsplit('.', 1)[-1]} " if len(found) > 1 else "")
+        + f"{priors[p].low:g}-{priors[p].high:g}"
+        + (" log-uniform" if priors[p].log else "")
+        for p in found
+    )
+    return (
+        f" Calibrated jointly (issue 13): the default is the posterior median of `simsme "
+        f"calibrate` (docs/model.md s9.3); prior {ranges}."
+    )
+
+
 def parameter_rows() -> list[dict[str, str]]:
-    """Every parameter of the scenario schema and of each event type, with its defaults."""
+    """Every parameter of the scenario schema and of each event type, with its defaults.
+
+    The parameters of the joint calibration (``simsme/data/priors.yaml``) say so in their source:
+    their defaults are the shipped posterior's medians."""
+    from simsme.calibration.posterior import load_priors
+
+    priors = load_priors()
     baseline = Scenario()
     rows = []
     for p in parameters(Scenario):
@@ -155,7 +195,7 @@ def parameter_rows() -> list[dict[str, str]]:
                         + (f" Acts only when {meta.acts_when}." if meta and meta.acts_when else "")
                     ).split()
                 ),
-                "source": meta.source if meta else "",
+                "source": (meta.source if meta else "") + _calibration_note(p.path, priors),
                 "arrays": _arrays(p),
             }
         )

@@ -19,10 +19,26 @@ standard error.
 
 Every draw runs with the checked scenario's seed (case files: their own seed), so the draws
 differ in their parameters only: the spread of the draws' means is the parameters' effect, and
-the replication noise enters once, through each draw's standard error (the predictive
-distribution is the equal-weight mixture of N(mean_d, se_d^2): law of total variance,
-:func:`~simsme.calibration.posterior.mixture_interval`). With independent seeds per draw the
-noise would be counted twice.
+the replication noise enters once, through each draw's standard error. With independent seeds
+per draw the noise would be counted twice.
+
+What is predicted is the *estimate* the check compares with the target -- the mean over the
+``-n`` replications of a draw -- not a single replication: its predictive distribution, with
+parameter and stochastic uncertainty together, is the equal-weight mixture over draws of
+N(mean_d, se_d^2) (law of total variance,
+:func:`~simsme.calibration.posterior.mixture_interval`). With few replications se_d is itself
+uncertain, so each draw's standard error is scaled by t_{n-1}/z at the 90% level, as
+:mod:`simsme.experiments.ensemble` does (its ``_t_over_z``): a posterior concentrated on one
+point then gives back exactly the Student-t 90% interval of the plain check's mean, where the
+plain normal mixture would be narrower (by 1.645/2.353 for 4 replications).
+
+``--set`` overrides (``overrides``) are the user's design, like what the scenario file sets: they
+are applied again after each draw, so a drawn parameter they set -- a ``*`` path such as
+``agencies.*.bureaucracy.committee_interval_weeks`` included -- keeps the user's value, in the
+checked scenario and in every variant built from it (whose own changes still go on top), and is
+reported as kept. They are not applied to case files: as in the plain check, where ``--set``
+changes the checked scenario and a case file runs as its file says, a case gets the draw (less
+what its file sets) and nothing of ``--set``.
 
 Reported per target: the predictive median and the central 90% predictive interval of that
 mixture, the share of draws whose estimate passes the target's own rule, and a result:
@@ -40,7 +56,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,9 +76,10 @@ from simsme.calibration.check import (
 from simsme.calibration.posterior import Posterior, apply_draw, mixture_interval
 from simsme.calibration.targets import Target, TargetSet
 from simsme.errors import SimsmeError
+from simsme.experiments.ensemble import _t_over_z
 from simsme.results.folder import write_csv_atomic, write_json_atomic
 from simsme.results.summary import BEYOND_HORIZON, bounds_of, mean_ci
-from simsme.scenario.loading import load_scenario, read_yaml
+from simsme.scenario.loading import apply_overrides, load_scenario, parse_override, read_yaml
 from simsme.scenario.schema import Scenario
 
 #: Level of the predictive interval (value targets) and share of draws (direction targets).
@@ -215,7 +232,8 @@ def _row(target: Target, estimates: pd.DataFrame, replications: int) -> dict[str
     if any(n.startswith("no statistic") for n in notes):
         return {**row, "result": NOT_APPLICABLE, "note": notes[0]}
     means = estimates["mean"].to_numpy(float)
-    errors = estimates["se"].to_numpy(float)
+    # t_{n-1}/z per draw: the 90% quantiles of the mixture are then t quantiles for one draw
+    errors = estimates["se"].to_numpy(float) * _t_over_z(estimates["n"].to_numpy(float), LEVEL)
     defined = int(np.isfinite(means).sum())
     row.update(draws_defined=defined, share_passing=float(estimates["passes"].mean()))
     undefined = len(means) - defined
@@ -263,6 +281,7 @@ def predictive_check(
     threads: int | None = None,
     progress: Callable[[str, int], None] | None = None,
     raw: Any = None,
+    overrides: Sequence[str | tuple[str, Any]] = (),
 ) -> PredictiveReport:
     """Posterior predictive check of ``targets`` over ``draws`` parameter sets of ``posterior``.
 
@@ -278,12 +297,18 @@ def predictive_check(
     roles: the roles checked; ``("fit", "held_out")`` adds the in-sample targets.
     threads: kernel threads (default: all cores).
     progress: called as ``progress(variant, replications_just_finished)``.
-    raw: the checked scenario's own mapping (its file, with the ``--set`` paths): parameters it
-        sets are part of its design and are not replaced by the draws.
+    raw: the checked scenario file's own mapping: parameters it sets are part of its design
+        and are not replaced by the draws.
+    overrides: the ``--set`` overrides (``PATH=VALUE`` strings or (path, value) pairs; already
+        applied to ``scenario``): applied again after each draw, so the user's values win over
+        the drawn ones, ``*`` paths included, in the checked scenario and its variants; not in
+        case files (module docstring). Drawn paths among them are reported as kept.
     """
     if replications < 2:
         raise SimsmeError(f"-n: expected at least 2 replications per draw, got {replications}")
     targets = select_roles(targets, roles)
+    pairs = [parse_override(o) if isinstance(o, str) else o for o in overrides]
+    set_paths = {path for path, _ in pairs}
     params = posterior.draws(draws, scenario.seed if seed is None else seed)
     needed = needed_variants(targets)
     cases = _case_scenarios(targets, needed, case_dir)
@@ -291,7 +316,10 @@ def predictive_check(
     kept: set[str] = set()
     for d, draw in enumerate(params):
         drawn, kept_here = apply_draw(scenario, draw, raw, source=f"--ensemble draw {d}")
-        kept.update(kept_here)
+        # --set values are the user's design too: applied again over the drawn ones (as
+        # simsme.experiments.ensemble does); exact paths, so a `*` path the draw sets is caught
+        drawn = apply_overrides(drawn, pairs, source="--set")
+        kept.update(kept_here, (p for p in draw if p in set_paths))
         stats: dict[str, pd.DataFrame | None] = {}
         for name in needed:
             variant = targets.variants[name]
@@ -300,7 +328,8 @@ def predictive_check(
                 if case is None:
                     stats[name] = None
                     continue
-                # The case keeps the parameters its file sets, and its own seed.
+                # The case keeps the parameters its file sets, and its own seed; --set is the
+                # checked scenario's (as in the plain check), so it is not applied here.
                 resolved, _ = apply_draw(case[0], draw, case[1], source=f"{variant.file} draw {d}")
                 run_seed = resolved.seed
             else:

@@ -50,6 +50,9 @@ class Target(_Strict):
     where: str
     description: str = ""
     unit: str = "share"
+    # "fit": `simsme calibrate` fits the parameters to it; "held_out": only checked, out of
+    # sample (`simsme check-model --ensemble` reports posterior predictive checks on these).
+    role: Literal["fit", "held_out"] = "fit"
     # value targets
     variant: str = "scenario"
     value: float | None = None
@@ -121,6 +124,10 @@ class TargetSet(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def by_role(self, role: Literal["fit", "held_out"]) -> list[Target]:
+        """The targets of one role: ``fit`` (calibrated against) or ``held_out`` (checked only)."""
+        return [t for t in self.targets if t.role == role]
 
     def get(self, name: str) -> Target:
         for t in self.targets:

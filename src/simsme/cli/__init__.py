@@ -15,7 +15,8 @@ from simsme.errors import SimsmeError
 from simsme.cli import run as _run  # noqa: E402,F401  (run, validate, schema)
 from simsme.cli import sweep as _sweep  # noqa: E402,F401  (sweep, merge, sensitivity)
 from simsme.cli import analysis as _analysis  # noqa: E402,F401  (plot, compare)
-from simsme.cli import check as _check  # noqa: E402,F401  (check-model, calibrate)
+from simsme.cli import check as _check  # noqa: E402,F401  (check-model)
+from simsme.cli import calibrate as _calibrate  # noqa: E402,F401  (calibrate)
 from simsme.cli import decompose as _decompose  # noqa: E402,F401  (decompose)
 from simsme.cli import view as _view  # noqa: E402,F401  (view)
 # isort: on

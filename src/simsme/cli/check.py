@@ -247,7 +247,8 @@ def check_model_command(
             _held_out(target_set) if checking_patterns else target_set,
             posterior,
             str(ensemble),
-            _own_mapping(scenario, set_),
+            _own_mapping(scenario),
+            set_ or [],
             draws=draws or 20,
             replications=replications or 10,
             in_sample=in_sample,
@@ -307,38 +308,18 @@ def _held_out(target_set):
     return as_held_out(target_set)
 
 
-def _own_mapping(scenario: Path | None, set_: list[str] | None) -> dict:
-    """What the checked scenario sets itself: its file's mapping with the --set paths added.
+def _own_mapping(scenario: Path | None) -> dict:
+    """What the checked scenario file sets itself (its YAML mapping; empty without a file).
 
-    The draws of an ensemble replace only the parameters left at their defaults."""
-    from simsme.scenario.loading import parse_override, read_yaml
-    from simsme.scenario.paths import list_index, split_path
+    The draws of an ensemble replace only the parameters it leaves at their defaults. The --set
+    paths are not marked in it: :func:`_check_ensemble` applies them again after each draw
+    (``*`` paths included), as ``simsme run --ensemble`` does."""
+    from simsme.scenario.loading import read_yaml
 
     if scenario is None and DEFAULT_SCENARIO.is_file():
         scenario = DEFAULT_SCENARIO
     raw = read_yaml(scenario, "scenario file") if scenario is not None else {}
-    raw = raw if isinstance(raw, dict) else {}
-    for item in set_ or []:
-        path, value = parse_override(item)
-        node = raw
-        # Only marks the path as set (the value was applied by _resolve): missing sections are
-        # created, list items found by index or name; a path through a value is not marked.
-        for part in split_path(path):
-            if isinstance(node, list):
-                index = list_index(node, part)
-                if index is None:
-                    break
-                parent, key = node, index
-            elif isinstance(node, dict):
-                if not isinstance(node.get(part), dict | list):
-                    node[part] = {}
-                parent, key = node, part
-            else:
-                break
-            node = parent[key]
-        else:
-            parent[key] = value
-    return raw
+    return raw if isinstance(raw, dict) else {}
 
 
 def _check_ensemble(
@@ -347,6 +328,7 @@ def _check_ensemble(
     posterior,
     ensemble: str,
     raw: dict,
+    set_: list[str],
     draws: int,
     replications: int,
     in_sample: bool,
@@ -355,7 +337,13 @@ def _check_ensemble(
     out: Path | None,
     threads: int | None,
 ) -> None:
-    """``check-model --ensemble``: the posterior predictive check, its table and exit code."""
+    """``check-model --ensemble``: the posterior predictive check, its table and exit code.
+
+    ``raw`` is the scenario file's own mapping (:func:`_own_mapping`); the ``--set`` overrides
+    ``set_`` (already applied to ``resolved``) are applied again after each draw, so the user's
+    values are kept in the checked scenario and its variants (not in case files, which run as
+    their files say, as in the plain check): :func:`simsme.calibration.predictive.predictive_check`.
+    """
     from simsme.calibration.check import needed_variants
     from simsme.calibration.predictive import (
         RULE,
@@ -364,6 +352,7 @@ def _check_ensemble(
         write_predictive_report,
     )
     from simsme.results.store import check_output_file
+    from simsme.scenario.loading import parse_override
 
     roles = ("fit", "held_out") if in_sample else ("held_out",)
     checked = select_roles(target_set, roles)
@@ -385,6 +374,7 @@ def _check_ensemble(
             threads=threads,
             progress=lambda variant, k: advance(k),
             raw=raw,
+            overrides=[parse_override(o) for o in set_],
         )
     write_predictive_report(report, path, resolved, ensemble)
     kind = "patterns" if checking_patterns else "targets"
