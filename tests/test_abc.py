@@ -256,3 +256,19 @@ def test_cli_smoke_calibration(tmp_path, capsys):
     posterior = load_posterior(out / "posterior.parquet")
     assert len(posterior) == 24 and len(posterior.priors) == len(load_priors())
     assert posterior.meta["generation"] == 2
+
+
+def test_defaults_are_the_shipped_posterior_medians():
+    """The shipped posterior (simsme/data/posterior.parquet) is the calibration the defaults
+    come from: each calibrated default is its parameter's weighted posterior median, rounded to
+    two significant digits (docs/model.md s9.3)."""
+    from simsme.scenario.paths import expand, get_value
+    from simsme.scenario.schema import Scenario
+
+    posterior = load_posterior()
+    assert list(posterior.priors) == list(load_priors())
+    assert posterior.meta["epsilon"] <= 1.0  # the shipped calibration reached its threshold
+    defaults = Scenario().model_dump(mode="json")
+    for path, median in posterior.median().items():
+        for concrete in expand(defaults, path):
+            assert get_value(defaults, concrete) == pytest.approx(float(f"{median:.2g}")), path

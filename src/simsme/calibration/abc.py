@@ -5,7 +5,7 @@ Method (docs/model.md, "Calibration with uncertainty", says why this one):
 * **Parameters and priors**: every parameter of ``simsme/data/priors.yaml``
   (:func:`~simsme.calibration.posterior.load_priors`), uniform or log-uniform over the range the
   parameter table states. pyabc works on the sampling scale (the logarithm for log-uniform
-  priors), so its Gaussian perturbation kernel is scale-free for rates.
+  priors), so its kernels are scale-free for rates.
 * **Targets**: the value targets of ``targets.yaml`` with ``role: fit`` (held-out ones are never
   seen). The distance of a parameter set is the largest error over the fitted targets, each in
   units of its tolerance, ``max_i |simulated_i - value_i| / tolerance_i``: a distance of at most
@@ -13,7 +13,8 @@ Method (docs/model.md, "Calibration with uncertainty", says why this one):
   ``replications`` kernel replications.
 * **ABC-SMC** (Toni et al. 2009; Beaumont et al. 2009; pyabc: Klinger, Rickert and Hasenauer
   2018, Schaelte et al. 2022): generation 0 draws from the prior; each later generation perturbs
-  the last one (a Gaussian kernel per parameter, :func:`product_kernel`) and accepts particles
+  the last one (a truncated Gaussian kernel per parameter, :func:`product_kernel`) and accepts
+  particles
   within a threshold that
   falls to the median distance of the previous generation, never below ``final_epsilon`` (1
   tolerance). It stops when the threshold reaches it, or at ``generations``, or when the
@@ -77,8 +78,8 @@ class AbcSettings:
     """How the ABC-SMC runs (every field is part of the calibration's key)."""
 
     particles: int = 200
-    generations: int = 12
-    replications: int = 2
+    generations: int = 16
+    replications: int = 1
     final_epsilon: float = 1.0
     quantile: float = 0.5
     min_acceptance: float = 0.01
@@ -114,6 +115,13 @@ def sampling_names(priors: dict[str, Prior]) -> dict[str, str]:
     pyabc stores parameters by name in its database; short identifiers keep it independent of
     the characters a path holds (``*``, ``.``)."""
     return {f"p{i:02d}": path for i, path in enumerate(priors)}
+
+
+def sampling_bounds(prior: Prior) -> tuple[float, float]:
+    """A prior's range on pyabc's sampling scale (the logarithm for a log-uniform prior)."""
+    if prior.log:
+        return math.log(prior.low), math.log(prior.high)
+    return prior.low, prior.high
 
 
 def to_values(theta: dict[str, float], priors: dict[str, Prior]) -> dict[str, float]:
@@ -251,18 +259,74 @@ def _make_sampler(seed: int, map_: Callable[[Callable, Sequence[int]], list]) ->
     return SeededMappingSampler()
 
 
-def product_kernel(names: list[str]) -> Any:
-    """The perturbation kernel: one Gaussian kernel density per parameter (pyabc's
-    AggregatedTransition of one-dimensional MultivariateNormalTransitions), not one joint
-    24-dimensional one. With a joint kernel the importance weights prior/proposal collapse in
-    this many dimensions (an effective sample size of 4 of 200 particles after one generation,
-    measured on the baseline), because most parameters are left near their prior and a mixture
-    of 200 Gaussians is far from flat in 24 dimensions; per-parameter kernels keep the proposal
-    nearly flat where the targets say nothing, at the cost of ignoring correlations when
-    proposing (the weights still correct for it)."""
-    from pyabc.transition import AggregatedTransition, MultivariateNormalTransition
+def product_kernel(bounds: dict[str, tuple[float, float]]) -> Any:
+    """The perturbation kernel: one Gaussian kernel density per parameter, truncated to the
+    prior's range (:class:`BoundedProductKernel`)."""
+    from pyabc.transition import Transition
 
-    return AggregatedTransition({name: MultivariateNormalTransition() for name in names})
+    class BoundedProductKernel(Transition):
+        """Product over parameters of one-dimensional weighted Gaussian kernel densities, each
+        truncated to its parameter's range.
+
+        Why a product: with one joint 24-dimensional kernel (pyabc's
+        MultivariateNormalTransition) the importance weights prior/proposal collapsed (an
+        effective sample size of 4 of 200 particles after one generation, on the baseline):
+        most parameters stay near their prior, and a mixture of 200 Gaussians is far from flat
+        in 24 dimensions. Why truncated: an untruncated kernel puts part of its mass outside the
+        range, pyabc draws again until all 24 coordinates fall inside, and once particles crowd
+        to an edge that redrawing cost more than the simulations. Here each coordinate is drawn
+        again on its own until it falls inside (kernel index and noise together), so its density
+        is the mixture restricted to the range and divided by the mass left inside, which
+        :meth:`pdf` computes exactly from normal CDFs; the weights stay exact. The bandwidth is
+        Silverman's rule per parameter on the weighted sample (as pyabc's default).
+        """
+
+        def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
+            from scipy.stats import norm
+
+            self._names = list(X.columns)
+            self._x = X.to_numpy(float)
+            self._w = np.asarray(w, float) / np.sum(w)
+            lo = np.array([bounds[n][0] for n in self._names])
+            hi = np.array([bounds[n][1] for n in self._names])
+            mean = self._w @ self._x
+            sd = np.sqrt(self._w @ (self._x - mean) ** 2)
+            ess = 1.0 / np.square(self._w).sum()
+            self._h = np.maximum(sd * (4.0 / (3.0 * ess)) ** 0.2, 1e-6 * (hi - lo))
+            self._lo, self._hi = lo, hi
+            inside = norm.cdf((hi - self._x) / self._h) - norm.cdf((lo - self._x) / self._h)
+            self._mass = self._w @ inside  # per parameter: mixture mass inside the range
+            self._cum = np.cumsum(self._w)
+
+        def rvs_single(self) -> Any:
+            from pyabc import Parameter
+
+            n = len(self._w)
+            out = {}
+            for k, name in enumerate(self._names):
+                while True:
+                    j = min(int(np.searchsorted(self._cum, np.random.random(), "right")), n - 1)
+                    value = self._x[j, k] + self._h[k] * np.random.standard_normal()
+                    if self._lo[k] <= value <= self._hi[k]:
+                        break
+                out[name] = float(value)
+            return Parameter(out)
+
+        def pdf(self, x: Any) -> Any:
+            if isinstance(x, pd.DataFrame):
+                points = x[self._names].to_numpy(float)
+                single = False
+            else:
+                points = np.array([[float(x[n]) for n in self._names]])
+                single = True
+            z = (points[:, None, :] - self._x[None, :, :]) / self._h  # point x particle x dim
+            kernel = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * self._h)
+            marginal = np.einsum("j,ijk->ik", self._w, kernel) / self._mass
+            inside = (points >= self._lo) & (points <= self._hi)
+            density = np.where(inside.all(axis=1), marginal.prod(axis=1), 0.0)
+            return float(density[0]) if single else density
+
+    return BoundedProductKernel()
 
 
 def next_threshold(history: Any, quantile: float, floor: float) -> float:
@@ -448,17 +512,9 @@ def calibrate_abc(
     logging.getLogger("pyabc").setLevel(logging.WARNING)
 
     names = sampling_names(priors)
+    bounds = {name: sampling_bounds(priors[p]) for name, p in names.items()}
     prior = pyabc.Distribution(
-        **{
-            name: pyabc.RV(
-                "uniform",
-                math.log(priors[p].low) if priors[p].log else priors[p].low,
-                (math.log(priors[p].high) - math.log(priors[p].low))
-                if priors[p].log
-                else priors[p].high - priors[p].low,
-            )
-            for name, p in names.items()
-        }
+        **{name: pyabc.RV("uniform", lo, hi - lo) for name, (lo, hi) in bounds.items()}
     )
     model = TargetModel(
         scenario.model_dump(mode="json"),
@@ -494,7 +550,7 @@ def calibrate_abc(
                 prior,
                 distance,
                 population_size=settings.particles,
-                transitions=product_kernel(list(names)),
+                transitions=product_kernel(bounds),
                 eps=pyabc.epsilon.ConstantEpsilon(threshold),
                 sampler=_make_sampler(settings.seed, map_),
             )
@@ -553,13 +609,9 @@ def _final_population(history: Any, priors: dict[str, Prior]) -> pd.DataFrame:
     scale), ``weight`` (normalised), ``distance`` and the fitted statistics (``stat:<target>``),
     all read from pyabc's particles together (so they stay aligned), in a canonical order."""
     t = int(history.max_t)
-    names = sampling_names(priors)
     rows = []
     for particle in history.get_population(t=t).particles:
-        row = {}
-        for name, path in names.items():
-            x = float(particle.parameter[name])
-            row[path] = math.exp(x) if priors[path].log else x
+        row = to_values(dict(particle.parameter), priors)
         row["weight"] = float(particle.weight)
         row["distance"] = float(particle.distance)
         for key, value in particle.sum_stat.items():

@@ -35,11 +35,11 @@ def calibrate_command(
     particles: Annotated[
         int, typer.Option(help="Particles per generation (posterior ensemble size).", min=10)
     ] = 200,
-    generations: Annotated[int, typer.Option(help="Most generations.", min=1)] = 12,
+    generations: Annotated[int, typer.Option(help="Most generations.", min=1)] = 16,
     replications: Annotated[
         int,
         typer.Option("--replications", "-n", help="Kernel replications per simulation.", min=1),
-    ] = 2,
+    ] = 1,
     final_epsilon: Annotated[
         float,
         typer.Option(
@@ -99,7 +99,7 @@ def calibrate_command(
     from simsme.calibration.targets import load_targets
 
     overrides = list(set_ or [])
-    if smoke and (replications != 2 or particles != 200 or generations != 12):
+    if smoke and (replications != 1 or particles != 200 or generations != 16):
         raise SimsmeError("--smoke: sets --particles, --generations and -n itself; leave them out")
     if smoke:
         overrides = [f"population.n_smes={SMOKE['n_smes']}", *overrides]
