@@ -91,7 +91,7 @@ def test_calibrated_parameters_are_in_the_joint_calibration():
     for prior in priors:
         named = [path for path in rows if prior in calibrated_by(path, priors)]
         assert len(named) == 1, (prior, named)
-        assert "Calibrated jointly" in rows[named[0]]["source"]
+        assert "calibrated jointly" in rows[named[0]]["source"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ def _calibration_note(path: str, priors: dict[str, Any]) -> str:
         for p in found
     )
     return (
-        f" Calibrated jointly (issue 13): the default is the posterior median of `simsme "
+        f"; calibrated jointly (issue 13): the default is the posterior median of `simsme "
         f"calibrate` (docs/model.md s9.3); prior {ranges}."
     )
 
