@@ -34,6 +34,13 @@ FIGURES: dict[str, list[str]] = {
         "results/conventional-agencies",
         "results/digital-agencies",
     ],
+    "ensemble_conventional-agencies_vs_digital-agencies.png": [
+        "compare",
+        "scenarios/conventional-agencies.yaml",
+        "scenarios/digital-agencies.yaml",
+        "--ensemble",
+        "default",
+    ],
     "survival_by_size_class.png": [
         "plot",
         "results/baseline",
