@@ -2,8 +2,8 @@
 
 Two measurements:
 
-1. **Full calibration** (the shipped settings: 24 parameters of priors.yaml, 200 particles, two
-   replications of the baseline's 1,000 SMEs per simulation, down to one tolerance): wall time,
+1. **Full calibration** (the shipped settings: 24 parameters of priors.yaml, 200 particles, one
+   replication of the baseline's 1,000 SMEs per simulation, down to one tolerance): wall time,
    simulations, generations, ESS; the posterior is written where ``--out`` says.
 2. **Parameter recovery** (``--recovery``): targets are simulated at known values of all 24
    parameters (the shipped posterior's median, or ``--truth`` quantile of each prior) with

@@ -2,7 +2,7 @@
 
 Every calibration here is small (a few hundred SMEs, tens of particles, two or three free
 parameters) so that the file runs in about a minute on two cores; the full calibration and the
-full recovery study are in benchmarks/calibration.py and docs/model.md.
+full recovery study are in benchmarks/bench_calibration.py and docs/model.md.
 """
 
 from __future__ import annotations

@@ -217,6 +217,11 @@ def test_pass_rules():
     assert _row(value, far, 4)["result"] == FAIL
     row = _row(value, near, 4)
     assert row["result"] == PASS and row["share_passing"] == 0.0 and row["pi_low"] < 0.6
+    # ... a pass at the edge (median outside the band) says so; one inside the band does not
+    assert row["note"].startswith("at the edge") and "0% of draws pass" in row["note"]
+    inside = _estimates([0.5, 0.52, 0.51], se=0.02)
+    inside["passes"] = True
+    assert _row(value, inside, 4)["note"] == ""
 
 
 def test_patterns_are_all_held_out():
