@@ -201,6 +201,27 @@ def test_a_folder_of_another_calibration_is_refused(tmp_path):
         calibrate_abc(scenario, targets, priors, _small(particles=14), tmp_path / "c", workers=1)
 
 
+def test_a_folder_with_other_files_or_results_is_refused_untouched(tmp_path):
+    """The project's results-folder rules hold for a calibration: a folder holding a user's
+    file, or simsme's results of another kind, is refused before anything is written."""
+    priors = load_priors(_priors_file(tmp_path))
+    scenario, targets = _scenario(120), load_targets()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "posterior.parquet").write_text("the user's own file", encoding="utf-8")
+    with pytest.raises(SimsmeError, match="did not write"):
+        calibrate_abc(scenario, targets, priors, _small(generations=1), mine, workers=1)
+    assert sorted(p.name for p in mine.iterdir()) == ["posterior.parquet"]
+    assert (mine / "posterior.parquet").read_text(encoding="utf-8") == "the user's own file"
+    run = tmp_path / "run"
+    assert main(["run", str(BASELINE), "-n", "2", "--set", "population.n_smes=30",
+                 "--out", str(run), "--quiet"]) == 0  # fmt: skip
+    before = sorted(p.name for p in run.iterdir())
+    with pytest.raises(SimsmeError, match="run results, not a calibration"):
+        calibrate_abc(scenario, targets, priors, _small(generations=1), run, workers=1)
+    assert sorted(p.name for p in run.iterdir()) == before
+
+
 def test_only_value_targets_of_the_scenario_can_be_fitted():
     data = load_targets().model_dump()
     for target in data["targets"]:

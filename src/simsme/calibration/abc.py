@@ -32,10 +32,13 @@ Method (docs/model.md, "Calibration with uncertainty", says why this one):
   killed or interrupted goes on from the last completed generation, with the same results as an
   uninterrupted one.
 
-The folder (default ``results/calibration-<key>/``) holds ``abc.db``, ``calibration.json``
-(settings and key), and when it finishes the posterior ensemble ``posterior.parquet``
-(:mod:`simsme.calibration.posterior`) and its diagnostics (``generations.csv``,
-``identifiability.csv``, ``fitted_targets.csv``, ``marginals.png``, ``pairs.png``).
+The folder (default ``results/calibration-<scenario>-<key digest>/``) holds ``abc.db``,
+``calibration.json`` (settings and key), and when it finishes the posterior ensemble
+``posterior.parquet`` (:mod:`simsme.calibration.posterior`) and its diagnostics
+(``generations.csv``, ``identifiability.csv``, ``fitted_targets.csv``, ``diagnostics.json``,
+``marginals.png``, ``pairs.png``). It is a results folder like a run's
+(:mod:`simsme.results.folder`): written only when empty or simsme's own calibration, by one
+writer at a time, with every file recorded in its marker before it is written.
 """
 
 from __future__ import annotations
@@ -70,6 +73,20 @@ from simsme.scenario.schema import Scenario
 
 DB_NAME = "abc.db"
 SETTINGS_NAME = "calibration.json"
+#: Every file a calibration may write in its folder (SQLite's journal files included, which a
+#: killed calibration can leave behind), recorded in the folder's marker before it is written.
+OWNED_NAMES = (
+    SETTINGS_NAME,
+    DB_NAME,
+    *(DB_NAME + suffix for suffix in ("-journal", "-wal", "-shm")),
+    "posterior.parquet",
+    "generations.csv",
+    "identifiability.csv",
+    "fitted_targets.csv",
+    "diagnostics.json",
+    "marginals.png",
+    "pairs.png",
+)
 EXECUTORS = ("local", "dask")
 
 
@@ -475,15 +492,47 @@ def calibrate_abc(
     log: Callable[[str], None] | None = None,
 ) -> CalibrationResult:
     """Run (or resume) the ABC-SMC calibration of the module docstring; see there."""
+    from simsme.results.folder import ResultsFolder
+
+    fitted = fit_targets(targets)
+    key = calibration_key(scenario, priors, fitted, settings)
+    folder = Path(folder) if folder is not None else default_folder(scenario, key)
+    # the project's rules for a results folder: written only when empty or simsme's own, one
+    # writer at a time (a lock), every file recorded before it is written
+    with ResultsFolder.open(folder, "calibration") as results:
+        if results.marker.get("kind") != "calibration" and results.owned:
+            raise SimsmeError(
+                f"--out: '{folder}' holds simsme's {results.marker.get('kind')} results, not a "
+                "calibration: choose another --out"
+            )
+        results.set_kind("calibration")
+        results.claim(*OWNED_NAMES)
+        return _calibrate_in(
+            folder, key, scenario, targets, priors, settings, fitted,
+            workers, executor, scheduler, max_minutes, log,
+        )  # fmt: skip
+
+
+def _calibrate_in(
+    folder: Path,
+    key: dict[str, Any],
+    scenario: Scenario,
+    targets: TargetSet,
+    priors: dict[str, Prior],
+    settings: AbcSettings,
+    fitted: list[Target],
+    workers: int | None,
+    executor: str,
+    scheduler: str | None,
+    max_minutes: float | None,
+    log: Callable[[str], None] | None,
+) -> CalibrationResult:
+    """:func:`calibrate_abc` in its folder, opened and locked."""
     import pyabc
 
     from simsme.results.folder import write_json_atomic
 
     say = log or (lambda message: None)
-    fitted = fit_targets(targets)
-    key = calibration_key(scenario, priors, fitted, settings)
-    folder = Path(folder) if folder is not None else default_folder(scenario, key)
-    folder.mkdir(parents=True, exist_ok=True)
     settings_file = folder / SETTINGS_NAME
     db_file = folder / DB_NAME
     if settings_file.is_file():
@@ -498,14 +547,6 @@ def calibrate_abc(
         raise SimsmeError(f"{folder}: has {DB_NAME} but no {SETTINGS_NAME}; delete the folder")
     else:
         write_json_atomic({"key": key, "digest": key_digest(key)}, settings_file)
-
-    import filelock
-
-    lock = filelock.FileLock(str(folder / ".lock"))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise SimsmeError(f"{folder}: another calibration is running in this folder") from None
 
     # pyabc's INFO lines go to our log (one line per generation is written below)
     logging.getLogger("ABC").setLevel(logging.WARNING)
@@ -600,7 +641,6 @@ def calibrate_abc(
         write_outputs(folder, posterior, generations, final, fitted)
     finally:
         close()
-        lock.release()
     return CalibrationResult(folder, posterior, generations, stop_reason, resumed_from)
 
 

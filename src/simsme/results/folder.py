@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from simsme.errors import SimsmeError
 
-Kind = Literal["run", "sweep", "files"]
+Kind = Literal["run", "sweep", "calibration", "files"]
 
 MARKER = ".simsme.json"
 LOCK = ".simsme.lock"
