@@ -289,16 +289,7 @@ def check_model_command(
     # every column where stdout is not a terminal (CI logs) or the terminal is wide enough
     shown = console if console.is_terminal else Console(width=140)
     shown.print(report_table(report.table, title, rule, wide=shown.width >= 120))
-    skipped = report.table["result"].isin(["skipped", "n/a"]).sum()
-    verdict = "FAIL" if not report.passed else ("PASS (incomplete)" if skipped else "PASS")
-    console.print(
-        f"{verdict}: "
-        f"{(report.table['result'] == 'pass').sum()} passed, {len(report.failed)} failed"
-        + (f", {skipped} not checked" if skipped else "")
-        + f"  ({time.perf_counter() - start:.0f} s; table: {path})"
-    )
-    if not report.passed:
-        raise typer.Exit(1)
+    _verdict(report, start, path)
 
 
 def _held_out(target_set):
@@ -388,6 +379,12 @@ def _check_ensemble(
     )
     shown = console if console.is_terminal else Console(width=160)
     shown.print(predictive_table(report.table, title, caption))
+    _verdict(report, start, path)
+
+
+def _verdict(report, start: float, path: Path) -> None:
+    """The last line of a check (PASS, PASS (incomplete) or FAIL, with counts, time and table);
+    exit code 1 when a target failed."""
     skipped = report.table["result"].isin(["skipped", "n/a"]).sum()
     verdict = "FAIL" if not report.passed else ("PASS (incomplete)" if skipped else "PASS")
     console.print(
