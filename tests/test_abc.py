@@ -222,6 +222,22 @@ def test_a_folder_with_other_files_or_results_is_refused_untouched(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == before
 
 
+def test_a_posterior_carried_by_few_particles_is_flagged():
+    """ESS = 1 / sum(w^2): 100 equal weights give 100 (no warning); one particle with nearly
+    all the weight gives about 1 (below 10% of the particles: a warning naming the ESS)."""
+    from simsme.calibration.abc import ess_warning
+    from simsme.calibration.posterior import Posterior
+
+    priors = load_priors()
+    path = "behaviour.export_entry.entry_cost"
+    values = np.linspace(0.8, 2.5, 100)
+    even = pd.DataFrame({path: values, "weight": np.full(100, 0.01), "distance": np.zeros(100)})
+    assert ess_warning(Posterior(even, {path: priors[path]})) is None
+    skewed = even.assign(weight=np.r_[0.99, np.full(99, 0.01 / 99)])
+    warning = ess_warning(Posterior(skewed, {path: priors[path]}))
+    assert warning is not None and warning.startswith("effective sample size 1 of 100")
+
+
 def test_only_value_targets_of_the_scenario_can_be_fitted():
     data = load_targets().model_dump()
     for target in data["targets"]:

@@ -13,11 +13,9 @@ Method (docs/model.md, "Calibration with uncertainty", says why this one):
   ``replications`` kernel replications.
 * **ABC-SMC** (Toni et al. 2009; Beaumont et al. 2009; pyabc: Klinger, Rickert and Hasenauer
   2018, Schaelte et al. 2022): generation 0 draws from the prior; each later generation perturbs
-  the last one (a truncated Gaussian kernel per parameter, :func:`product_kernel`) and accepts
-  particles
-  within a threshold that
-  falls to the median distance of the previous generation, never below ``final_epsilon`` (1
-  tolerance). It stops when the threshold reaches it, or at ``generations``, or when the
+  the last one (a truncated Gaussian kernel per parameter with twice the particles' variance,
+  :func:`product_kernel`) and accepts particles within a threshold that falls to the median
+  distance of the previous generation, never below ``final_epsilon`` (1 tolerance). It stops when the threshold reaches it, or at ``generations``, or when the
   acceptance rate falls below ``min_acceptance``, or after ``max_minutes``.
 * **Common random numbers**: every simulation uses the same replication seeds (the calibration
   seed), so two parameter sets differ by their parameters only, as in the Sobol sweep. The
@@ -73,6 +71,13 @@ from simsme.scenario.schema import Scenario
 
 DB_NAME = "abc.db"
 SETTINGS_NAME = "calibration.json"
+#: What this module's sampling does, in the calibration key: change it with the sampling (kernel,
+#: thresholds, seeding), so that a folder of the old sampler is never resumed with the new one.
+SAMPLER = (
+    "product of truncated Gaussian kernels, variance twice the particles' (Beaumont et al. 2009); "
+    "threshold the weighted median of the last distances, floored at the final one; job seeds "
+    "SeedSequence(seed, (1, t + 1))"
+)
 #: Every file a calibration may write in its folder (SQLite's journal files included, which a
 #: killed calibration can leave behind), recorded in the folder's marker before it is written.
 OWNED_NAMES = (
@@ -294,8 +299,17 @@ def product_kernel(bounds: dict[str, tuple[float, float]]) -> Any:
         to an edge that redrawing cost more than the simulations. Here each coordinate is drawn
         again on its own until it falls inside (kernel index and noise together), so its density
         is the mixture restricted to the range and divided by the mass left inside, which
-        :meth:`pdf` computes exactly from normal CDFs; the weights stay exact. The bandwidth is
-        Silverman's rule per parameter on the weighted sample (as pyabc's default).
+        :meth:`pdf` computes exactly from normal CDFs; the weights stay exact.
+
+        Why this bandwidth: each parameter's kernel has twice the weighted variance of its
+        particles (Beaumont, Cornuet, Marin and Robert 2009, Biometrika 96(4); Filippi et al.
+        2013, Stat. Appl. Genet. Mol. Biol. 12(1), derive it as the best component-wise
+        Gaussian kernel). With Silverman's rule (pyabc's default), a third to a half as wide,
+        the marginals of parameters the targets leave at their prior are bumpy estimates of a
+        flat density; their bumps multiply over some twenty parameters into weights that vary
+        by orders of magnitude, and in a recovery study the effective sample size fell to 2-4
+        of 200 for the last three generations (BENCHMARKS.md). The wider kernel keeps those
+        marginals nearly flat, at the price of a lower acceptance rate.
         """
 
         def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
@@ -308,8 +322,7 @@ def product_kernel(bounds: dict[str, tuple[float, float]]) -> Any:
             hi = np.array([bounds[n][1] for n in self._names])
             mean = self._w @ self._x
             sd = np.sqrt(self._w @ (self._x - mean) ** 2)
-            ess = 1.0 / np.square(self._w).sum()
-            self._h = np.maximum(sd * (4.0 / (3.0 * ess)) ** 0.2, 1e-6 * (hi - lo))
+            self._h = np.maximum(np.sqrt(2.0) * sd, 1e-6 * (hi - lo))
             self._lo, self._hi = lo, hi
             inside = norm.cdf((hi - self._x) / self._h) - norm.cdf((lo - self._x) / self._h)
             self._mass = self._w @ inside  # per parameter: mixture mass inside the range
@@ -376,8 +389,9 @@ def calibration_key(
         # the order matters: pyabc stores parameter i under the name p<i>
         "parameters": list(priors),
         "priors": {k: v.model_dump(mode="json", exclude={"reason"}) for k, v in priors.items()},
-        # the model's code and pyabc's (its kernel bandwidth rule sets the weights)
+        # the model's code, this sampler's (its kernel sets the weights) and pyabc's
         "code": code_fingerprint(),
+        "sampler": SAMPLER,
         "pyabc": metadata.version("pyabc"),
         "targets": {t.name: [t.statistic, t.value, t.tolerance] for t in fitted},
         # the stopping rules (generations, min_acceptance) are left out: a calibration stopped
@@ -711,6 +725,24 @@ def fitted_statistics(final: pd.DataFrame, fitted: list[Target]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+#: An effective sample size below this share of the particles is reported as a warning.
+LOW_ESS_SHARE = 0.1
+
+
+def ess_warning(posterior: Posterior) -> str | None:
+    """A warning when the posterior's effective sample size is below :data:`LOW_ESS_SHARE` of
+    its particles: a few particles then carry the weight, so the 90% intervals are too narrow
+    and a "pinned down" verdict can be an artefact (Liu 2001, s2.5.3, for the ESS rule)."""
+    ess, n = posterior.ess(), len(posterior)
+    if ess >= LOW_ESS_SHARE * n:
+        return None
+    return (
+        f"effective sample size {ess:.0f} of {n} particles (below {LOW_ESS_SHARE:.0%}): a few "
+        "particles carry the posterior, so its intervals are too narrow and its verdicts "
+        "unreliable; run again with more --particles"
+    )
+
+
 def write_outputs(
     folder: Path,
     posterior: Posterior,
@@ -732,6 +764,7 @@ def write_outputs(
             **posterior.meta,
             "particles": len(posterior),
             "ess": posterior.ess(),
+            "ess_warning": ess_warning(posterior),
             "median": posterior.median(),
             "verdicts": dict(zip(widths["parameter"], widths["verdict"], strict=True)),
         },

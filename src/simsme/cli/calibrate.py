@@ -94,7 +94,7 @@ def calibrate_command(
     pairs.png. Interrupted (Ctrl-C, kill), the same command resumes from the last completed
     generation. Exit code 1 when it stops before the threshold.
     """
-    from simsme.calibration.abc import AbcSettings, calibrate_abc
+    from simsme.calibration.abc import AbcSettings, calibrate_abc, ess_warning
     from simsme.calibration.posterior import load_priors
     from simsme.calibration.targets import load_targets
 
@@ -166,6 +166,9 @@ def calibrate_command(
             row.verdict,
         )
     console.print(table)
+    warning = ess_warning(result.posterior)
+    if warning:
+        err_console.print(f"warning: {warning}")
     reached = result.posterior.meta["epsilon"] <= settings.final_epsilon
     console.print(
         f"{'done' if reached else 'stopped before the threshold'}: {result.stop_reason} "
