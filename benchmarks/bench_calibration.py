@@ -11,7 +11,8 @@ Two measurements:
    values are replaced by them, and the calibration fits them back. Prints, per parameter, the
    known value, the posterior's 90% interval, whether it holds the value, and the width ratio.
 
-Run: ``python benchmarks/bench_calibration.py [--recovery] [--workers 2] [--out DIR]``.
+Run: ``python benchmarks/bench_calibration.py [--recovery [--truth Q]] [--bandwidth wide]
+[--workers 2] [--out DIR]``.
 The numbers depend on the machine; the project's reference is the 2-core CI machine.
 """
 
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--truth", type=float, default=None, help="prior quantile of the truth")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--particles", type=int, default=200)
+    parser.add_argument("--bandwidth", default="silverman", help="silverman or wide")
     parser.add_argument("--generations", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path("results/bench-calibration"))
     args = parser.parse_args()
@@ -63,7 +65,9 @@ def main() -> None:
             if target["name"] in fitted:
                 target["value"] = float(np.nanmean(simulated[target["statistic"]]))
         targets = TargetSet.model_validate(data)
-    settings = AbcSettings(particles=args.particles, generations=args.generations)
+    settings = AbcSettings(
+        particles=args.particles, generations=args.generations, bandwidth=args.bandwidth
+    )
     start = time.perf_counter()
     result = calibrate_abc(
         scenario,

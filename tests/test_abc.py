@@ -222,6 +222,32 @@ def test_a_folder_with_other_files_or_results_is_refused_untouched(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == before
 
 
+def test_the_wide_kernel_is_twice_the_variance_and_its_density_is_exact():
+    """--bandwidth wide: each parameter's kernel sd is sqrt(2) x the particles' weighted sd
+    (Beaumont et al. 2009), wider than Silverman's; either kernel's pdf integrates to 1 over the
+    (bounded) range, so the importance weights stay exact (checked on a grid, to 1e-3)."""
+    from simsme.calibration.abc import product_kernel
+
+    rng = np.random.default_rng(5)
+    particles = pd.DataFrame({"a": rng.uniform(0.2, 0.8, 50), "b": rng.uniform(0.0, 1.0, 50)})
+    weights = rng.uniform(0.5, 1.5, 50)
+    bounds = {"a": (0.0, 1.0), "b": (0.0, 1.0)}
+    kernels = {}
+    for rule in ("silverman", "wide"):
+        kernel = product_kernel(bounds, rule)
+        kernel.fit(particles, weights)
+        kernels[rule] = kernel
+        grid = np.linspace(0.0005, 0.9995, 1000)
+        points = pd.DataFrame({"a": np.repeat(grid, 1000), "b": np.tile(grid, 1000)})
+        assert kernel.pdf(points).mean() == pytest.approx(1.0, abs=1e-3)
+    w = weights / weights.sum()
+    sd = np.sqrt(w @ (particles.to_numpy() - w @ particles.to_numpy()) ** 2)
+    np.testing.assert_allclose(kernels["wide"]._h, np.sqrt(2) * sd)
+    assert (kernels["silverman"]._h < kernels["wide"]._h).all()
+    with pytest.raises(SimsmeError, match="--bandwidth"):
+        AbcSettings(bandwidth="narrow")
+
+
 def test_a_posterior_carried_by_few_particles_is_flagged():
     """ESS = 1 / sum(w^2): 100 equal weights give 100 (no warning); one particle with nearly
     all the weight gives about 1 (below 10% of the particles: a warning naming the ESS)."""

@@ -198,6 +198,7 @@ def test_a_value_outside_the_choices_is_a_usage_error(args, option, capsys):
 
 def test_choices_agree_with_the_library():
     from simsme.analysis.survival import GROUPINGS
+    from simsme.calibration.abc import BANDWIDTHS
     from simsme.experiments.run import ENGINES
     from simsme.experiments.sweep_exec import EXECUTORS
     from simsme.plots.run import figure_names
@@ -212,6 +213,7 @@ def test_choices_agree_with_the_library():
     figures = dict.fromkeys(n for g in groupings for n in figure_names(g))
     assert set(choices.Figure) == set(figures) | set(SWEEP_FIGURES)
     assert list(choices.SchemaKind) == list(SCHEMA_FILES)
+    assert list(choices.Bandwidth) == list(BANDWIDTHS)
 
 
 HEAVY = (

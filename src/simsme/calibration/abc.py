@@ -74,8 +74,8 @@ SETTINGS_NAME = "calibration.json"
 #: What this module's sampling does, in the calibration key: change it with the sampling (kernel,
 #: thresholds, seeding), so that a folder of the old sampler is never resumed with the new one.
 SAMPLER = (
-    "product of truncated Gaussian kernels, variance twice the particles' (Beaumont et al. 2009); "
-    "threshold the weighted median of the last distances, floored at the final one; job seeds "
+    "product of truncated Gaussian kernels (bandwidth rule in the settings); threshold the "
+    "weighted median of the last distances, floored at the final one; job seeds "
     "SeedSequence(seed, (1, t + 1))"
 )
 #: Every file a calibration may write in its folder (SQLite's journal files included, which a
@@ -95,6 +95,11 @@ OWNED_NAMES = (
 EXECUTORS = ("local", "dask")
 
 
+#: Kernel bandwidth rules (:func:`product_kernel`): Silverman's (the shipped calibration) and
+#: twice the particles' variance (Beaumont et al. 2009), for a steadier ESS at more simulations.
+BANDWIDTHS = ("silverman", "wide")
+
+
 @dataclass(frozen=True)
 class AbcSettings:
     """How the ABC-SMC runs (every field is part of the calibration's key)."""
@@ -106,9 +111,14 @@ class AbcSettings:
     quantile: float = 0.5
     min_acceptance: float = 0.01
     seed: int = 20221116
+    bandwidth: str = "silverman"
 
     def __post_init__(self) -> None:
         problems = []
+        if self.bandwidth not in BANDWIDTHS:
+            problems.append(
+                f"--bandwidth: expected one of {', '.join(BANDWIDTHS)}, got {self.bandwidth!r}"
+            )
         if self.particles < 10:
             problems.append(f"--particles: expected at least 10, got {self.particles}")
         if self.generations < 1:
@@ -281,9 +291,9 @@ def _make_sampler(seed: int, map_: Callable[[Callable, Sequence[int]], list]) ->
     return SeededMappingSampler()
 
 
-def product_kernel(bounds: dict[str, tuple[float, float]]) -> Any:
+def product_kernel(bounds: dict[str, tuple[float, float]], bandwidth: str = "silverman") -> Any:
     """The perturbation kernel: one Gaussian kernel density per parameter, truncated to the
-    prior's range (:class:`BoundedProductKernel`)."""
+    prior's range (:class:`BoundedProductKernel`), with the ``bandwidth`` rule."""
     from pyabc.transition import Transition
 
     class BoundedProductKernel(Transition):
@@ -301,15 +311,15 @@ def product_kernel(bounds: dict[str, tuple[float, float]]) -> Any:
         is the mixture restricted to the range and divided by the mass left inside, which
         :meth:`pdf` computes exactly from normal CDFs; the weights stay exact.
 
-        Why this bandwidth: each parameter's kernel has twice the weighted variance of its
-        particles (Beaumont, Cornuet, Marin and Robert 2009, Biometrika 96(4); Filippi et al.
-        2013, Stat. Appl. Genet. Mol. Biol. 12(1), derive it as the best component-wise
-        Gaussian kernel). With Silverman's rule (pyabc's default), a third to a half as wide,
-        the marginals of parameters the targets leave at their prior are bumpy estimates of a
-        flat density; their bumps multiply over some twenty parameters into weights that vary
-        by orders of magnitude, and in a recovery study the effective sample size fell to 2-4
-        of 200 for the last three generations (BENCHMARKS.md). The wider kernel keeps those
-        marginals nearly flat, at the price of a lower acceptance rate.
+        The bandwidth (``bandwidth``, :data:`BANDWIDTHS`): ``"silverman"`` is Silverman's rule
+        per parameter on the weighted sample (pyabc's default; the shipped calibration);
+        ``"wide"`` gives each kernel twice the particles' weighted variance (Beaumont, Cornuet,
+        Marin and Robert 2009, Biometrika 96(4); Filippi et al. 2013, Stat. Appl. Genet. Mol.
+        Biol. 12(1)). Silverman's kernels, a third to a half as wide, make bumpy estimates of
+        the flat marginals of parameters the targets leave at their prior; the bumps multiply
+        over some twenty parameters into weights that can vary by orders of magnitude (in one
+        recovery study the ESS fell to 2-4 of 200, BENCHMARKS.md). The wide kernel keeps the
+        ESS near half the particles at about 3.4 times the simulations.
         """
 
         def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
@@ -322,7 +332,12 @@ def product_kernel(bounds: dict[str, tuple[float, float]]) -> Any:
             hi = np.array([bounds[n][1] for n in self._names])
             mean = self._w @ self._x
             sd = np.sqrt(self._w @ (self._x - mean) ** 2)
-            self._h = np.maximum(np.sqrt(2.0) * sd, 1e-6 * (hi - lo))
+            if bandwidth == "wide":
+                scale = np.sqrt(2.0)
+            else:  # Silverman's rule on the effective sample size
+                ess = 1.0 / np.square(self._w).sum()
+                scale = (4.0 / (3.0 * ess)) ** 0.2
+            self._h = np.maximum(scale * sd, 1e-6 * (hi - lo))
             self._lo, self._hi = lo, hi
             inside = norm.cdf((hi - self._x) / self._h) - norm.cdf((lo - self._x) / self._h)
             self._mass = self._w @ inside  # per parameter: mixture mass inside the range
@@ -605,7 +620,7 @@ def _calibrate_in(
                 prior,
                 distance,
                 population_size=settings.particles,
-                transitions=product_kernel(bounds),
+                transitions=product_kernel(bounds, settings.bandwidth),
                 eps=pyabc.epsilon.ConstantEpsilon(threshold),
                 sampler=_make_sampler(settings.seed, map_),
             )
@@ -739,7 +754,7 @@ def ess_warning(posterior: Posterior) -> str | None:
     return (
         f"effective sample size {ess:.0f} of {n} particles (below {LOW_ESS_SHARE:.0%}): a few "
         "particles carry the posterior, so its intervals are too narrow and its verdicts "
-        "unreliable; run again with more --particles"
+        "unreliable; run again with more --particles or --bandwidth wide"
     )
 
 

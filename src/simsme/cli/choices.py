@@ -25,6 +25,13 @@ class Executor(StrEnum):
     dask = "dask"
 
 
+class Bandwidth(StrEnum):
+    """``simsme.calibration.abc.BANDWIDTHS``."""
+
+    silverman = "silverman"
+    wide = "wide"
+
+
 class ImageFormat(StrEnum):
     """``simsme.plots.style.FORMATS``."""
 

@@ -677,7 +677,7 @@ class Adoption(Strict):
         to="adopt_threshold",
     )
     rate_per_year: float = param(
-        0.34,
+        0.31,
         ge=0.0,
         le=52.0,
         description="Adoption hazard per year per unit of intention above the threshold "
@@ -691,7 +691,7 @@ class Adoption(Strict):
 
 class Awareness(Strict):
     word_of_mouth_per_year: float = param(
-        0.44,
+        0.48,
         ge=0.0,
         le=52.0,
         description="Awareness hazard per year when every network neighbour is aware.",
@@ -739,10 +739,10 @@ class Support(Strict):
     focus_weights: dict[FocusArea, NonNegFloat] = param(
         default_factory=lambda: {
             "human_capital": 1.0,
-            "financing": 0.25,
-            "market_access": 0.015,
-            "innovation_technology": 0.011,
-            "infrastructure": 0.02,
+            "financing": 0.24,
+            "market_access": 0.014,
+            "innovation_technology": 0.01,
+            "infrastructure": 0.023,
         },
         description="Propensity to seek each focus area, multiplied by the SME's gap in the "
         "resources it raises (calibrated: SMEs reached by focus area, 003 Table 1; relative to "
@@ -763,7 +763,7 @@ class Support(Strict):
         to="gap_exponent",
     )
     risk_advice_gain: Share = param(
-        0.28,
+        0.35,
         description="Share of the sunk cost of a first export that a delivered programme "
         "removes per unit of the agency's DART risk assessment: assessing risks with the SME "
         "helps it weigh the risks and benefits of foreign markets (000), so less of the cost "
@@ -807,7 +807,7 @@ class Capability(Strict):
         to="beta_export",
     )
     adjustment_weeks: float = param(
-        23,
+        34,
         gt=0.0,
         le=1040.0,
         description="Time constant of the latent indices' adjustment.",
@@ -879,7 +879,7 @@ PROFIT_BY_SIZE_MEANING = (
 
 class ProfitBySize(Strict):
     micro: PositiveFloat = param(
-        0.47,
+        0.48,
         unit="relative profit",
         source=PROFIT_BY_SIZE_SOURCE,
         to="size_profit",
@@ -895,7 +895,7 @@ class ProfitBySize(Strict):
         le=100.0,
     )
     medium: PositiveFloat = param(
-        2.4,
+        2,
         unit="relative profit",
         source=PROFIT_BY_SIZE_SOURCE,
         to="size_profit",
@@ -910,7 +910,7 @@ class ExportEntry(Strict):
     (:mod:`simsme.mechanisms.entry`; docs/evidence.md sections 3 and 5)."""
 
     entry_cost: float = param(
-        1.3,
+        1.4,
         ge=0.0,
         le=100.0,
         description="Sunk cost of a first export, in years of the export profit of an average "
@@ -923,7 +923,7 @@ class ExportEntry(Strict):
         to="entry_cost",
     )
     demand_sigma: float = param(
-        1.1,
+        1,
         ge=0.0,
         le=5.0,
         description="Log spread of the foreign demand an order brings (log-normal, mean 1): "
@@ -934,7 +934,7 @@ class ExportEntry(Strict):
         to="demand_sigma",
     )
     profitability_sigma: float = param(
-        1,
+        0.96,
         ge=0.0,
         le=5.0,
         description="Log spread across firms of export profitability (log-normal, mean 1), "
@@ -947,7 +947,7 @@ class ExportEntry(Strict):
     )
     profit_by_size: ProfitBySize = Field(default_factory=lambda: ProfitBySize())
     inertia_per_decade: float = param(
-        0.42,
+        0.44,
         ge=0.0,
         le=10.0,
         description="Growth of the sunk cost per decade of the firm's age: domestic routines "
@@ -960,7 +960,7 @@ class ExportEntry(Strict):
         to="inertia_per_decade",
     )
     founder_experience_share: Share = param(
-        0.22,
+        0.2,
         description="Share of SMEs whose founders have prior international experience "
         "(drawn at founding).",
         unit="share",
@@ -969,7 +969,7 @@ class ExportEntry(Strict):
         to="experience_share",
     )
     experience_cost_cut: Share = param(
-        0.41,
+        0.37,
         description="Share of the sunk cost an experienced founder avoids (knows buyers and "
         "procedures); such a founder also has half the chance of a missing document per "
         "round of a procedure.",
@@ -992,7 +992,7 @@ class ExportEntry(Strict):
 
 class ExportMarket(Strict):
     base_rate_per_year: float = param(
-        0.33,
+        0.32,
         ge=0.0,
         le=52.0,
         description="Export orders (buyer contacts) per year for an aware SME without listings, "
@@ -1003,7 +1003,7 @@ class ExportMarket(Strict):
         to="base_opportunity",
     )
     tie_rate_per_year: float = param(
-        0.27,
+        0.26,
         ge=0.0,
         le=52.0,
         description="Extra orders per year per tie abroad of the founder.",
@@ -1134,7 +1134,7 @@ def default_programmes() -> dict[str, Programme]:
             duration_weeks=12,
             opportunity_rate_per_year=2.0,
             opportunity_weeks=52,
-            entry_cost_cut=0.26,
+            entry_cost_cut=0.24,
         ),
         "innovation_technology": Programme(
             raises={"firm_specific": 0.3, "technology": 0.3},
@@ -1149,7 +1149,7 @@ class CoCreation(Strict):
     """Co-creation over DIP, 003_9e0cb3511f01b6dc.txt, sections 4.2 and 5."""
 
     bonus: float = param(
-        0.71,
+        0.83,
         ge=0.0,
         le=10.0,
         description="Extra programme effect when tailored (co-created).",
@@ -1261,7 +1261,7 @@ class Bureaucracy(Strict):
         to="ag_site_visit",
     )
     committee_interval_weeks: float = param(
-        6.2,
+        7.4,
         ge=0.0,
         le=104.0,
         description="Committees sit every this many weeks (0 = decisions without committee).",
@@ -1500,7 +1500,7 @@ class Procedure(Strict):
         "always).",
     )
     missing_document_prob: Share = param(
-        0.31,
+        0.3,
         lt=1.0,
         description="Chance that a document round finds something missing (halved for an "
         "experienced founder).",
@@ -1569,11 +1569,11 @@ def default_procedures() -> list[Procedure]:
 
     spec = [
         # name, outstanding, missing, digital days, paper days, audit, level in 2010, text
-        ("business_licence", 0.1, 0.31, 15.0, 30.0, True, 0.25, "local authority (PBT)"),
-        ("halal_certificate", 0.5, 0.31, 42.0, 105.0, True, 0.5, "JAKIM, MYeHALAL"),
-        ("food_safety_certificate", 0.25, 0.31, 150.0, 180.0, True, 0.25, "MeSTI, MOH"),
-        ("product_certificate", 0.2, 0.31, 60.0, 90.0, True, 0.25, "SIRIM"),
-        ("export_documents", 1.0, 0.31, 8.4, 12.6, False, 0.5, "MITI origin, ePermit"),
+        ("business_licence", 0.1, 0.29, 15.0, 30.0, True, 0.25, "local authority (PBT)"),
+        ("halal_certificate", 0.5, 0.29, 42.0, 105.0, True, 0.5, "JAKIM, MYeHALAL"),
+        ("food_safety_certificate", 0.25, 0.29, 150.0, 180.0, True, 0.25, "MeSTI, MOH"),
+        ("product_certificate", 0.2, 0.29, 60.0, 90.0, True, 0.25, "SIRIM"),
+        ("export_documents", 1.0, 0.29, 8.4, 12.6, False, 0.5, "MITI origin, ePermit"),
     ]
     return [
         Procedure(
