@@ -13,9 +13,10 @@ Method (docs/model.md, "Calibration with uncertainty", says why this one):
   ``replications`` kernel replications.
 * **ABC-SMC** (Toni et al. 2009; Beaumont et al. 2009; pyabc: Klinger, Rickert and Hasenauer
   2018, Schaelte et al. 2022): generation 0 draws from the prior; each later generation perturbs
-  the last one (a truncated Gaussian kernel per parameter with twice the particles' variance,
-  :func:`product_kernel`) and accepts particles within a threshold that falls to the median
-  distance of the previous generation, never below ``final_epsilon`` (1 tolerance). It stops when the threshold reaches it, or at ``generations``, or when the
+  the last one (a truncated Gaussian kernel per parameter, Silverman's bandwidth or twice the
+  particles' variance, :func:`product_kernel`) and accepts particles within a threshold that
+  falls to the median distance of the previous generation, never below ``final_epsilon`` (1
+  tolerance). It stops when the threshold reaches it, or at ``generations``, or when the
   acceptance rate falls below ``min_acceptance``, or after ``max_minutes``.
 * **Common random numbers**: every simulation uses the same replication seeds (the calibration
   seed), so two parameter sets differ by their parameters only, as in the Sobol sweep. The
