@@ -252,8 +252,9 @@ def _row(target: Target, estimates: pd.DataFrame, replications: int) -> dict[str
         if ok and not low <= median <= high:
             # the overlap rule is the usual predictive check (is the band plausible under the
             # model?), but a pass at the edge of the interval is not a match: say so
-            edge = f"at the edge: predictive median outside the band, {row['share_passing']:.0%}"
-            note = "; ".join(n for n in (note, edge + " of draws pass") if n)
+            share = row["share_passing"]
+            edge = f"at the edge: predictive median outside the band, {share:.0%} of draws pass"
+            note = "; ".join(n for n in (note, edge) if n)
     else:
         ok = row["share_passing"] >= LEVEL
     return {**row, "result": PASS if ok else FAIL, "note": note}
