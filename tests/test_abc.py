@@ -108,9 +108,11 @@ def test_calibration_killed_mid_generation_resumes(tmp_path):
             try:
                 history = pyabc.History("sqlite:///" + str(killed / "abc.db"))
                 history.id = 1
-                done = history.max_t
+                stored = history.max_t
             except Exception:  # the database is being created
                 continue
+            # max_t is None until the first generation is stored
+            done = -1 if stored is None else stored
             if done >= 1:
                 break
     assert proc.poll() is None, "the calibration ended before it could be killed"
@@ -123,6 +125,29 @@ def test_calibration_killed_mid_generation_resumes(tmp_path):
     resumed = load_posterior(killed / "posterior.parquet")
     straight = load_posterior(tmp_path / "straight" / "posterior.parquet")
     pd.testing.assert_frame_equal(resumed.table, straight.table)
+
+
+def test_a_history_killed_before_its_first_commit_starts_again(tmp_path):
+    """pyabc commits the run record before the observed data: a kill between the two leaves a
+    history with no population. Resuming it starts the history again (nothing was computed)
+    and gives the ensemble of an uninterrupted run, instead of failing on a missing record."""
+    import sqlite3
+
+    priors = load_priors(_priors_file(tmp_path))
+    scenario, targets = _scenario(120), load_targets()
+    settings = _small(generations=1)
+    straight = calibrate_abc(scenario, targets, priors, settings, tmp_path / "a", workers=1)
+    killed = tmp_path / "b"
+    calibrate_abc(scenario, targets, priors, settings, killed, workers=1)
+    (killed / "posterior.parquet").unlink()
+    with sqlite3.connect(killed / "abc.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM abc_smc").fetchone()[0] == 1
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
+            if table not in ("abc_smc", "version"):
+                db.execute(f"DELETE FROM {table}")
+    again = calibrate_abc(scenario, targets, priors, settings, killed, workers=1)
+    assert again.resumed_from == 0
+    pd.testing.assert_frame_equal(straight.posterior.table, again.posterior.table)
 
 
 def test_parameter_recovery_small(tmp_path):

@@ -609,12 +609,17 @@ def _calibrate_in(
                 try:
                     stored = pyabc.History(db)
                     stored.id = 1
-                    stored.max_t  # noqa: B018  (reads the run record: fails if there is none)
+                    last_stored = stored.max_t
                 except Exception as exc:  # pyabc raises ValueError, sqlalchemy its own errors
                     raise SimsmeError(
                         f"{db_file}: not a readable calibration history ({exc}); it was "
                         "probably killed while being created: delete the folder and start again"
                     ) from None
+                if last_stored is None:
+                    # killed between pyabc's two first commits (the run record, then the
+                    # observed data): nothing was computed, so start the history again
+                    db_file.unlink()
+                    stored = None
             threshold = next_threshold(stored, settings.quantile, settings.final_epsilon)
             abc = pyabc.ABCSMC(
                 model,
